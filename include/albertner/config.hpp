@@ -91,6 +91,89 @@ struct ModelConfig {
   }
 };
 
+/// Reads a Hugging Face config.json (AlbertConfig). Absent fields take AlbertConfig's defaults as
+/// transformers does, and those are albert-xxlarge's (hidden 4096, 64 heads, intermediate 16384),
+/// not ModelConfig's. Labels come from id2label, whose keys are decimal strings "0".."n-1";
+/// without id2label there are `num_labels` (default 2) labels "LABEL_i", as in PretrainedConfig.
+/// Errors: errc::config (wrong types, bad id2label, values validate() rejects),
+/// errc::unsupported (unknown hidden_act, model_type other than albert, non-absolute positions).
+inline Result<ModelConfig> model_config_from_hf_json(const detail::Json& j) {
+  if (!j.is_object()) return Error(errc::config, "config is not a JSON object");
+  if (const detail::Json* type = j.find("model_type"))
+    if (!type->is_string() || type->as_string() != "albert")
+      return Error(errc::unsupported, "model_type " + type->dump() + " is not \"albert\"");
+  if (const detail::Json* pos = j.find("position_embedding_type"))
+    if (!pos->is_null() && (!pos->is_string() || pos->as_string() != "absolute"))
+      return Error(errc::unsupported,
+                   "position_embedding_type " + pos->dump() + " is not supported (only \"absolute\")");
+
+  ModelConfig c;
+  c.hidden_size = 4096;
+  c.num_attention_heads = 64;
+  c.intermediate_size = 16384;
+  struct IntField {
+    const char* key;
+    std::int64_t* value;
+  };
+  const IntField ints[] = {
+      {"vocab_size", &c.vocab_size},
+      {"embedding_size", &c.embedding_size},
+      {"hidden_size", &c.hidden_size},
+      {"num_attention_heads", &c.num_attention_heads},
+      {"intermediate_size", &c.intermediate_size},
+      {"num_hidden_layers", &c.num_hidden_layers},
+      {"num_hidden_groups", &c.num_hidden_groups},
+      {"inner_group_num", &c.inner_group_num},
+      {"max_position_embeddings", &c.max_position_embeddings},
+      {"type_vocab_size", &c.type_vocab_size},
+  };
+  for (const IntField& f : ints)
+    if (const detail::Json* v = j.find(f.key)) {
+      if (!v->is_integer()) return Error(errc::config, std::string(f.key) + " is " + v->dump() + ", not an integer");
+      *f.value = v->as_int();
+    }
+  if (const detail::Json* v = j.find("layer_norm_eps")) {
+    if (!v->is_number()) return Error(errc::config, "layer_norm_eps is " + v->dump() + ", not a number");
+    c.layer_norm_eps = v->as_double();
+  }
+  if (const detail::Json* v = j.find("hidden_act")) {
+    if (!v->is_string()) return Error(errc::unsupported, "hidden_act " + v->dump() + " is not an activation name");
+    ALBERTNER_TRY(c.hidden_act, parse_activation(v->as_string()));
+  }
+
+  if (const detail::Json* id2label = j.find("id2label")) {
+    if (!id2label->is_object()) return Error(errc::config, "id2label is not an object");
+    const std::size_t n = id2label->size();
+    c.labels.assign(n, std::string());
+    std::vector<bool> seen(n, false);
+    for (const detail::Json::Member& m : id2label->members()) {
+      const std::string& key = m.first;
+      std::size_t id = 0;
+      bool digits = !key.empty() && key.size() <= 9;
+      for (char ch : key) {
+        digits = digits && ch >= '0' && ch <= '9';
+        id = id * 10 + static_cast<std::size_t>(ch - '0');
+      }
+      if (!digits || id >= n || seen[id])
+        return Error(errc::config,
+                     "id2label key \"" + key + "\" is not a distinct id in [0, " + std::to_string(n) + ")");
+      if (!m.second.is_string()) return Error(errc::config, "id2label[\"" + key + "\"] is not a string");
+      seen[id] = true;
+      c.labels[id] = m.second.as_string();
+    }
+  } else {
+    std::int64_t n = 2;
+    if (const detail::Json* v = j.find("num_labels")) {
+      if (!v->is_integer() || v->as_int() < 1 || v->as_int() > (1 << 16))
+        return Error(errc::config, "num_labels is " + v->dump() + ", not an integer in [1, 65536]");
+      n = v->as_int();
+    }
+    for (std::int64_t i = 0; i < n; ++i) c.labels.push_back("LABEL_" + std::to_string(i));
+  }
+  ALBERTNER_CHECK(c.validate());
+  return c;
+}
+
 /// How text is normalized and split before the Unigram model (what tokenizer.json/tokenizer_config.json say).
 struct TokenizerOptions {
   bool lowercase = true;       ///< do_lower_case

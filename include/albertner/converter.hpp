@@ -1,0 +1,261 @@
+// Hugging Face ALBERT token-classification folder → one albertner model file.
+#pragma once
+
+#include "config.hpp"
+#include "detail/json.hpp"
+#include "detail/mapped_file.hpp"
+#include "detail/torch_bin.hpp"
+#include "encoder.hpp"
+#include "model.hpp"
+#include "safetensors.hpp"
+#include "status.hpp"
+#include "tokenizer.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <set>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+namespace albertner {
+
+/// The CoNLL-2003 label order of Hugging Face's `conll2003` dataset (`ner_tags` ClassLabel).
+inline const std::vector<std::string>& conll2003_labels() {
+  static const std::vector<std::string> labels = {"O",     "B-PER", "I-PER",  "B-ORG", "I-ORG",
+                                                  "B-LOC", "I-LOC", "B-MISC", "I-MISC"};
+  return labels;
+}
+
+struct ConvertOptions {
+  /// Weights file inside the folder; empty: model.safetensors, else pytorch_model.bin.
+  std::string weights;
+  /// Replaces id2label (must have num_labels names); empty keeps the checkpoint's names.
+  std::vector<std::string> labels;
+};
+
+/// What a conversion read and wrote, for the converter's summary.
+struct ConvertReport {
+  ModelConfig config;
+  TokenizerOptions tokenizer;
+  std::string weights_path;
+  std::size_t tensors_written = 0;
+  std::size_t parameters = 0;
+  std::size_t file_bytes = 0;
+  /// Things the user should know: ignored keys, kept generic labels, dtype conversions.
+  std::vector<std::string> notes;
+};
+
+namespace detail {
+
+inline bool file_exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+inline Result<Json> read_json_file(const std::string& path) {
+  ALBERTNER_TRY(MappedFile f, MappedFile::open(path));
+  auto j = parse_json(reinterpret_cast<const char*>(f.data()), f.size());
+  if (!j.ok()) return j.error().with_context(path);
+  return j;
+}
+
+inline float half_to_float(std::uint16_t h) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  const int exponent = (h >> 10) & 0x1f;
+  const std::uint32_t mantissa = h & 0x3ffu;
+  float magnitude;
+  if (exponent == 0) magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+  else if (exponent == 31) magnitude = mantissa ? std::nanf("") : INFINITY;
+  else magnitude = std::ldexp(static_cast<float>(mantissa | 0x400u), exponent - 25);
+  std::uint32_t bits;
+  std::memcpy(&bits, &magnitude, 4);
+  bits |= sign;
+  float out;
+  std::memcpy(&out, &bits, 4);
+  return out;
+}
+
+/// Widens F16/BF16/F64 tensors to F32 (the precision the encoder computes in).
+inline Result<std::vector<std::uint8_t>> widen_to_f32(const TensorView& t) {
+  const std::size_t n = static_cast<std::size_t>(t.numel());
+  std::vector<std::uint8_t> out(n * 4);
+  for (std::size_t i = 0; i < n; ++i) {
+    float v;
+    if (t.type == dtype::f16 || t.type == dtype::bf16) {
+      std::uint16_t h;
+      std::memcpy(&h, t.data + 2 * i, 2);
+      if (t.type == dtype::f16) v = half_to_float(h);
+      else {
+        std::uint32_t bits = static_cast<std::uint32_t>(h) << 16;
+        std::memcpy(&v, &bits, 4);
+      }
+    } else if (t.type == dtype::f64) {
+      double d;
+      std::memcpy(&d, t.data + 8 * i, 8);
+      v = static_cast<float>(d);
+    } else {
+      return Error(errc::unsupported, "tensor '" + t.name + "' has dtype " + dtype_name(t.type) +
+                                          "; weights must be F32, F16, BF16 or F64");
+    }
+    std::memcpy(out.data() + 4 * i, &v, 4);
+  }
+  return out;
+}
+
+/// Spellings a checkpoint may use for a canonical key: with or without the `albert.` prefix,
+/// and legacy LayerNorm gamma/beta.
+inline std::vector<std::string> alternative_names(const std::string& name) {
+  std::vector<std::string> names = {name};
+  const std::string prefix = "albert.";
+  if (name.compare(0, prefix.size(), prefix) == 0) names.push_back(name.substr(prefix.size()));
+  const std::size_t n = names.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string& s = names[i];
+    auto ends_with = [&](const char* suffix) {
+      const std::size_t k = std::strlen(suffix);
+      return s.size() > k && s.compare(s.size() - k, k, suffix) == 0;
+    };
+    if (s.find("LayerNorm") != std::string::npos || s.find("layer_norm") != std::string::npos) {
+      if (ends_with(".weight")) names.push_back(s.substr(0, s.size() - 7) + ".gamma");
+      if (ends_with(".bias")) names.push_back(s.substr(0, s.size() - 5) + ".beta");
+    }
+  }
+  return names;
+}
+
+} // namespace detail
+
+/// Converts the Hugging Face folder `hf_dir` (config.json, model.safetensors or
+/// pytorch_model.bin, spiece.model, optional tokenizer.json / tokenizer_config.json) into the
+/// model file `out_path`, written atomically.
+inline Result<ConvertReport> convert_hf_checkpoint(const std::string& hf_dir, const std::string& out_path,
+                                                    const ConvertOptions& options = {}) {
+  using detail::Json;
+  ConvertReport report;
+  const std::string dir = hf_dir.empty() || hf_dir.back() == '/' ? hf_dir : hf_dir + "/";
+
+  // Architecture and labels.
+  ALBERTNER_TRY(Json config_json, detail::read_json_file(dir + "config.json"));
+  auto config = model_config_from_hf_json(config_json);
+  if (!config.ok()) return config.error().with_context(dir + "config.json");
+  report.config = std::move(config).value();
+  if (!options.labels.empty()) {
+    if (static_cast<std::int64_t>(options.labels.size()) != report.config.num_labels())
+      return Error(errc::config, "--labels names " + std::to_string(options.labels.size()) +
+                                     " labels but the checkpoint has " + std::to_string(report.config.num_labels()));
+    report.config.labels = options.labels;
+  } else {
+    for (const std::string& label : report.config.labels)
+      if (label.compare(0, 6, "LABEL_") == 0) {
+        report.notes.push_back("warning: generic label names (" + label +
+                               ", ...) kept; pass --labels conll2003 (or your names) so that B-/I- grouping and "
+                               "ignore_labels=O work");
+        break;
+      }
+  }
+  ALBERTNER_CHECK(report.config.validate());
+
+  // Tokenizer: options from the HF files, the spiece.model bytes checked by loading them.
+  Result<Json> tokenizer_json = Json();
+  Result<Json> tokenizer_config = Json();
+  if (detail::file_exists(dir + "tokenizer.json")) tokenizer_json = detail::read_json_file(dir + "tokenizer.json");
+  if (!tokenizer_json.ok()) return tokenizer_json.error();
+  if (detail::file_exists(dir + "tokenizer_config.json"))
+    tokenizer_config = detail::read_json_file(dir + "tokenizer_config.json");
+  if (!tokenizer_config.ok()) return tokenizer_config.error();
+  auto tokenizer_options = tokenizer_options_from_hf(tokenizer_json->is_null() ? nullptr : &*tokenizer_json,
+                                                     tokenizer_config->is_null() ? nullptr : &*tokenizer_config);
+  if (!tokenizer_options.ok()) return tokenizer_options.error().with_context(dir + "tokenizer.json");
+  report.tokenizer = *tokenizer_options;
+  if (tokenizer_json->is_null())
+    report.notes.push_back("no tokenizer.json: using the Hub albert-base-v2 pre-tokenizer (whitespace split + metaspace)");
+  ALBERTNER_TRY(detail::MappedFile spiece, detail::MappedFile::open(dir + "spiece.model"));
+  auto tokenizer = Tokenizer::from_spiece_bytes(spiece.data(), spiece.size(), report.tokenizer);
+  if (!tokenizer.ok()) return tokenizer.error().with_context(dir + "spiece.model");
+  if (tokenizer->vocab_size() > report.config.vocab_size)
+    return Error(errc::config, dir + "spiece.model has " + std::to_string(tokenizer->vocab_size()) +
+                                   " pieces but config.json vocab_size is " + std::to_string(report.config.vocab_size));
+
+  // Weights: one lookup over whichever file holds them.
+  std::string weights = options.weights;
+  if (weights.empty()) weights = detail::file_exists(dir + "model.safetensors") ? "model.safetensors" : "pytorch_model.bin";
+  report.weights_path = dir + weights;
+  Result<SafeTensors> from_safetensors = Error(errc::missing, "unused");
+  Result<detail::TorchCheckpoint> from_torch = Error(errc::missing, "unused");
+  const bool is_safetensors = weights.size() >= 12 && weights.compare(weights.size() - 12, 12, ".safetensors") == 0;
+  if (is_safetensors) from_safetensors = SafeTensors::open(report.weights_path);
+  else from_torch = detail::read_torch_bin(report.weights_path);
+  if (is_safetensors && !from_safetensors.ok()) return from_safetensors.error();
+  if (!is_safetensors && !from_torch.ok()) return from_torch.error();
+  const std::vector<TensorView>& source =
+      is_safetensors ? from_safetensors->tensors() : from_torch->tensors;
+
+  // Canonical key → source tensor; F16/BF16/F64 are widened on first use (the encoder computes in F32).
+  std::map<std::string, TensorView> views; // node addresses stay valid for the encoder
+  for (const TensorView& t : source) views[t.name] = t;
+  std::vector<std::vector<std::uint8_t>> widened; // owns widened bytes; inner buffers never move
+  std::vector<std::pair<std::string, const TensorView*>> used;
+  std::set<std::string> used_sources;
+  std::vector<Error> lookup_errors;
+  auto lookup = [&](const std::string& name) -> const TensorView* {
+    for (const std::string& alternative : detail::alternative_names(name)) {
+      auto it = views.find(alternative);
+      if (it == views.end()) continue;
+      TensorView& t = it->second;
+      if (t.type == dtype::f16 || t.type == dtype::bf16 || t.type == dtype::f64) {
+        auto bytes = detail::widen_to_f32(t);
+        if (!bytes.ok()) {
+          lookup_errors.push_back(bytes.error());
+          return nullptr;
+        }
+        widened.push_back(std::move(bytes).value());
+        report.notes.push_back("widened '" + alternative + "' from " + dtype_name(t.type) + " to F32");
+        t.type = dtype::f32;
+        t.data = widened.back().data();
+        t.nbytes = widened.back().size();
+      }
+      used_sources.insert(alternative);
+      used.emplace_back(name, &t);
+      return &t;
+    }
+    return nullptr;
+  };
+  auto encoder = Encoder<float>::create(report.config, lookup);
+  if (!lookup_errors.empty()) return lookup_errors.front();
+  if (!encoder.ok()) return encoder.error().with_context(report.weights_path);
+
+  std::size_t ignored = 0;
+  std::string ignored_names;
+  for (const TensorView& t : source)
+    if (!used_sources.count(t.name)) {
+      if (ignored++ < 6) ignored_names += (ignored_names.empty() ? "" : ", ") + t.name;
+    }
+  if (ignored)
+    report.notes.push_back("ignored " + std::to_string(ignored) + " tensor(s) the token classifier does not use: " +
+                           ignored_names + (ignored > 6 ? ", ..." : ""));
+
+  SafeTensorsWriter writer;
+  std::set<std::string> written;
+  for (const auto& entry : used) {
+    if (!written.insert(entry.first).second) continue;
+    const TensorView& t = *entry.second;
+    ALBERTNER_CHECK(writer.add(entry.first, t.type, t.shape, t.data, t.nbytes));
+    report.parameters += static_cast<std::size_t>(t.numel());
+  }
+  ALBERTNER_CHECK(writer.add(model_keys::spiece_model, dtype::u8, {static_cast<std::int64_t>(spiece.size())},
+                             spiece.data(), spiece.size()));
+  report.tensors_written = written.size() + 1;
+  writer.set_metadata(model_keys::format, "albertner");
+  writer.set_metadata(model_keys::format_version, std::to_string(kModelFormatVersion));
+  writer.set_metadata(model_keys::config, model_config_to_json(report.config).dump());
+  writer.set_metadata(model_keys::tokenizer, tokenizer_options_to_json(report.tokenizer).dump());
+  ALBERTNER_CHECK(writer.write(out_path));
+  ALBERTNER_TRY(detail::MappedFile written_file, detail::MappedFile::open(out_path));
+  report.file_bytes = written_file.size();
+  return report;
+}
+
+} // namespace albertner

@@ -1,0 +1,307 @@
+// The ALBERT encoder and token-classification head: token ids in, per-token label logits out,
+// computed as Hugging Face's AlbertForTokenClassification computes them at inference.
+#pragma once
+
+#include "config.hpp"
+#include "detail/activations.hpp"
+#include "detail/fp32_kernels.hpp"
+#include "detail/layer_norm.hpp"
+#include "detail/weight_binding.hpp"
+#include "status.hpp"
+#include "tensor.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace albertner {
+
+/// A batch of token sequences, all padded to `seq_len`. Arrays are row-major [batch, seq_len]
+/// and are only read during forward().
+struct EncoderInput {
+  std::int64_t batch = 0;
+  std::int64_t seq_len = 0;
+  const std::int64_t* input_ids = nullptr;      ///< required; each in [0, vocab_size)
+  const std::int64_t* token_type_ids = nullptr; ///< nullptr: all 0; else each in [0, type_vocab_size)
+  const std::int64_t* attention_mask = nullptr; ///< nullptr: all 1; else 1 = real token, 0 = padding
+};
+
+/// What forward() produced. The pointers lead into the Workspace that was passed to it and stay
+/// valid until that workspace is used again or destroyed. Positions whose attention_mask is 0
+/// hold what Hugging Face computes there (their queries still attend to the real keys).
+struct EncoderOutput {
+  std::int64_t batch = 0;
+  std::int64_t seq_len = 0;
+  std::int64_t hidden_size = 0;
+  std::int64_t num_labels = 0;
+  const float* logits = nullptr;            ///< [batch, seq_len, num_labels]
+  const float* last_hidden_state = nullptr; ///< [batch, seq_len, hidden_size]
+};
+
+/// The points of the forward pass at which an observer is called.
+enum class Stage {
+  embeddings, ///< after the embeddings' LayerNorm: [batch * seq_len, embedding_size]; index 0
+  projection, ///< after embedding_hidden_mapping_in: [batch * seq_len, hidden_size]; index 0
+  layer,      ///< after loop iteration `index` (all inner layers of its group), 0 .. num_hidden_layers-1:
+              ///< [batch * seq_len, hidden_size]; HF's hidden_states[index + 1]
+  head,       ///< the classifier's logits: [batch * seq_len, num_labels]; index 0
+};
+
+/// Called once per stage for the whole batch with the stage's activations, row-major
+/// [rows, cols] (row = b * seq_len + t). The data may be read, not kept: the buffer is reused by
+/// later stages. An observer costs nothing but one null test per stage when `callback` is null.
+using StageCallback = void (*)(void* user, Stage stage, std::int64_t index, const float* data, std::int64_t rows,
+                               std::int64_t cols);
+struct StageObserver {
+  StageCallback callback = nullptr;
+  void* user = nullptr;
+};
+
+/// The encoder at precision T (float: fp32 weights and arithmetic). Only Encoder<float> exists.
+template <class T>
+class Encoder;
+
+/// fp32 encoder. It keeps pointers into the weight bytes it was created from and copies
+/// nothing, so the object that owns them (a SafeTensors file mapping, say) must outlive the
+/// Encoder. forward() is const: threads may share one Encoder, each with its own Workspace.
+template <>
+class Encoder<float> {
+public:
+  /// Scratch memory for forward(). Buffers grow to the largest shape seen and are never
+  /// shrunk, so repeated calls with the same or smaller batch and seq_len do not allocate.
+  class Workspace {
+    friend class Encoder<float>;
+    std::vector<float> embedded_, hidden_, query_, key_, value_, context_, attention_, intermediate_, scores_,
+        key_bias_, logits_;
+  };
+
+  /// Binds every weight of `config` by its Hugging Face state_dict name through `lookup`, a
+  /// callable `const TensorView* (const std::string& name)` that returns nullptr when the name
+  /// is absent. Each tensor must be F32 with exactly the shape the config implies.
+  /// Errors: errc::config (invalid config), errc::missing (absent tensor), errc::shape (dtype or
+  /// shape), errc::format (byte count), errc::unsupported (data not float-aligned).
+  template <class Lookup>
+  static Result<Encoder> create(const ModelConfig& config, Lookup&& lookup);
+
+  const ModelConfig& config() const noexcept { return config_; }
+
+  /// Runs the model on `input`. Errors (errc::invalid_input) name the offending array, batch row
+  /// and position; nothing is computed then.
+  Result<EncoderOutput> forward(const EncoderInput& input, Workspace& workspace, StageObserver observer = {}) const;
+
+private:
+  struct Layer {
+    detail::DenseF32 query, key, value, dense;
+    detail::NormF32 attention_norm;
+    detail::DenseF32 ffn, ffn_output;
+    detail::NormF32 output_norm;
+  };
+
+  Encoder() = default;
+  Status check_input(const EncoderInput& input) const;
+  void run_layer(const Layer& layer, std::int64_t rows, std::int64_t batch, std::int64_t seq_len, Workspace& ws) const;
+
+  ModelConfig config_;
+  const float* word_embeddings_ = nullptr;
+  const float* position_embeddings_ = nullptr;
+  const float* token_type_embeddings_ = nullptr;
+  detail::NormF32 embedding_norm_;
+  detail::DenseF32 projection_;
+  std::vector<std::vector<Layer>> groups_; ///< [num_hidden_groups][inner_group_num]
+  std::vector<std::int64_t> schedule_;     ///< group run at each loop iteration
+  detail::DenseF32 classifier_;
+};
+
+template <class Lookup>
+Result<Encoder<float>> Encoder<float>::create(const ModelConfig& config, Lookup&& lookup) {
+  ALBERTNER_CHECK(config.validate());
+  Encoder e;
+  e.config_ = config;
+  const std::int64_t E = config.embedding_size, H = config.hidden_size, I = config.intermediate_size;
+
+  auto bind = [&](const std::string& name, const std::vector<std::int64_t>& shape) {
+    return detail::bind_f32(lookup, name, shape);
+  };
+  auto dense = [&](const std::string& prefix, std::int64_t out, std::int64_t in) -> Result<detail::DenseF32> {
+    detail::DenseF32 d;
+    d.out = out;
+    d.in = in;
+    ALBERTNER_TRY(d.weight, bind(prefix + ".weight", {out, in}));
+    ALBERTNER_TRY(d.bias, bind(prefix + ".bias", {out}));
+    return d;
+  };
+  auto norm = [&](const std::string& prefix, std::int64_t dim) -> Result<detail::NormF32> {
+    detail::NormF32 n;
+    ALBERTNER_TRY(n.gamma, bind(prefix + ".weight", {dim}));
+    ALBERTNER_TRY(n.beta, bind(prefix + ".bias", {dim}));
+    return n;
+  };
+
+  ALBERTNER_TRY(e.word_embeddings_, bind("albert.embeddings.word_embeddings.weight", {config.vocab_size, E}));
+  ALBERTNER_TRY(e.position_embeddings_,
+                bind("albert.embeddings.position_embeddings.weight", {config.max_position_embeddings, E}));
+  ALBERTNER_TRY(e.token_type_embeddings_,
+                bind("albert.embeddings.token_type_embeddings.weight", {config.type_vocab_size, E}));
+  ALBERTNER_TRY(e.embedding_norm_, norm("albert.embeddings.LayerNorm", E));
+  ALBERTNER_TRY(e.projection_, dense("albert.encoder.embedding_hidden_mapping_in", H, E));
+
+  e.groups_.resize(static_cast<std::size_t>(config.num_hidden_groups));
+  for (std::int64_t g = 0; g < config.num_hidden_groups; ++g) {
+    for (std::int64_t i = 0; i < config.inner_group_num; ++i) {
+      const std::string p =
+          "albert.encoder.albert_layer_groups." + std::to_string(g) + ".albert_layers." + std::to_string(i) + ".";
+      Layer l;
+      ALBERTNER_TRY(l.query, dense(p + "attention.query", H, H));
+      ALBERTNER_TRY(l.key, dense(p + "attention.key", H, H));
+      ALBERTNER_TRY(l.value, dense(p + "attention.value", H, H));
+      ALBERTNER_TRY(l.dense, dense(p + "attention.dense", H, H));
+      ALBERTNER_TRY(l.attention_norm, norm(p + "attention.LayerNorm", H));
+      ALBERTNER_TRY(l.ffn, dense(p + "ffn", I, H));
+      ALBERTNER_TRY(l.ffn_output, dense(p + "ffn_output", H, I));
+      ALBERTNER_TRY(l.output_norm, norm(p + "full_layer_layer_norm", H));
+      e.groups_[static_cast<std::size_t>(g)].push_back(l);
+    }
+  }
+  for (std::int64_t i = 0; i < config.num_hidden_layers; ++i) {
+    const std::int64_t g = config.group_of_iteration(i);
+    // Unreachable for validated configs; checked because a wrong index would read out of bounds.
+    if (g < 0 || g >= config.num_hidden_groups)
+      return Error(errc::internal, "layer " + std::to_string(i) + " maps to group " + std::to_string(g) +
+                                       " but num_hidden_groups = " + std::to_string(config.num_hidden_groups));
+    e.schedule_.push_back(g);
+  }
+  ALBERTNER_TRY(e.classifier_, dense("classifier", config.num_labels(), H));
+  return e;
+}
+
+inline Status Encoder<float>::check_input(const EncoderInput& in) const {
+  if (in.batch < 1) return Error(errc::invalid_input, "batch = " + std::to_string(in.batch) + " must be at least 1");
+  if (in.seq_len < 1 || in.seq_len > config_.max_position_embeddings)
+    return Error(errc::invalid_input, "seq_len = " + std::to_string(in.seq_len) + " is out of range [1, " +
+                                          std::to_string(config_.max_position_embeddings) +
+                                          "] (max_position_embeddings)");
+  if (!in.input_ids) return Error(errc::invalid_input, "input_ids is null");
+  // Keeps every buffer size representable; such a batch could not be allocated anyway.
+  const std::int64_t widest = std::max(
+      {config_.embedding_size, config_.hidden_size, config_.intermediate_size, config_.num_labels(), in.seq_len});
+  if (in.batch > std::numeric_limits<std::int64_t>::max() / 8 / widest / in.seq_len)
+    return Error(errc::invalid_input, "batch = " + std::to_string(in.batch) +
+                                          " with seq_len = " + std::to_string(in.seq_len) + " is too large");
+  struct Check {
+    const char* name;
+    const std::int64_t* values;
+    std::int64_t end;
+  };
+  const Check checks[] = {{"input_ids", in.input_ids, config_.vocab_size},
+                          {"token_type_ids", in.token_type_ids, config_.type_vocab_size},
+                          {"attention_mask", in.attention_mask, 2}};
+  for (const Check& c : checks) {
+    if (!c.values) continue;
+    for (std::int64_t b = 0; b < in.batch; ++b)
+      for (std::int64_t t = 0; t < in.seq_len; ++t) {
+        const std::int64_t v = c.values[b * in.seq_len + t];
+        if (v < 0 || v >= c.end)
+          return Error(errc::invalid_input, std::string(c.name) + " at batch row " + std::to_string(b) + ", position " +
+                                                std::to_string(t) + " is " + std::to_string(v) + ", out of range [0, " +
+                                                std::to_string(c.end) + ")");
+      }
+  }
+  return ok_status();
+}
+
+namespace detail {
+/// Grows `v` to hold at least `n` floats (never shrinks, so smaller calls reuse the memory).
+inline float* workspace_buffer(std::vector<float>& v, std::int64_t n) {
+  if (v.size() < static_cast<std::size_t>(n)) v.resize(static_cast<std::size_t>(n));
+  return v.data();
+}
+} // namespace detail
+
+inline void Encoder<float>::run_layer(const Layer& layer, std::int64_t rows, std::int64_t batch, std::int64_t seq_len,
+                                      Workspace& ws) const {
+  const std::int64_t H = config_.hidden_size;
+  float* hidden = ws.hidden_.data();
+  float* attention = ws.attention_.data();
+  detail::linear(layer.query, hidden, rows, ws.query_.data());
+  detail::linear(layer.key, hidden, rows, ws.key_.data());
+  detail::linear(layer.value, hidden, rows, ws.value_.data());
+  detail::self_attention(ws.query_.data(), ws.key_.data(), ws.value_.data(), ws.key_bias_.data(), batch, seq_len,
+                         config_.num_attention_heads, config_.head_dim(), ws.context_.data(), ws.scores_.data());
+  detail::linear(layer.dense, ws.context_.data(), rows, attention);
+  detail::MatrixMapF(attention, rows, H) += detail::ConstMatrixMapF(hidden, rows, H);
+  detail::layer_norm_rows(attention, rows, H, layer.attention_norm.gamma, layer.attention_norm.beta,
+                          config_.layer_norm_eps);
+
+  float* intermediate = ws.intermediate_.data();
+  detail::linear(layer.ffn, attention, rows, intermediate);
+  detail::apply_activation(config_.hidden_act, intermediate,
+                           static_cast<std::size_t>(rows * config_.intermediate_size));
+  // The residual lives in `attention`, so the layer's output may overwrite its input.
+  detail::linear(layer.ffn_output, intermediate, rows, hidden);
+  detail::MatrixMapF(hidden, rows, H) += detail::ConstMatrixMapF(attention, rows, H);
+  detail::layer_norm_rows(hidden, rows, H, layer.output_norm.gamma, layer.output_norm.beta, config_.layer_norm_eps);
+}
+
+inline Result<EncoderOutput> Encoder<float>::forward(const EncoderInput& input, Workspace& ws,
+                                                     StageObserver observer) const {
+  ALBERTNER_CHECK(check_input(input));
+  const std::int64_t B = input.batch, T = input.seq_len, rows = B * T;
+  const std::int64_t E = config_.embedding_size, H = config_.hidden_size;
+  const std::int64_t labels = config_.num_labels();
+  auto observe = [&](Stage stage, std::int64_t index, const float* data, std::int64_t cols) {
+    if (observer.callback) observer.callback(observer.user, stage, index, data, rows, cols);
+  };
+
+  float* embedded = detail::workspace_buffer(ws.embedded_, rows * E);
+  float* hidden = detail::workspace_buffer(ws.hidden_, rows * H);
+  for (std::vector<float>* v : {&ws.query_, &ws.key_, &ws.value_, &ws.context_, &ws.attention_})
+    detail::workspace_buffer(*v, rows * H);
+  detail::workspace_buffer(ws.intermediate_, rows * config_.intermediate_size);
+  detail::workspace_buffer(ws.scores_, T * T);
+  float* key_bias = detail::workspace_buffer(ws.key_bias_, rows);
+  float* logits = detail::workspace_buffer(ws.logits_, rows * labels);
+
+  // word + token type, then + position (HF's order); positions restart at 0 in every row.
+  for (std::int64_t b = 0; b < B; ++b)
+    for (std::int64_t t = 0; t < T; ++t) {
+      const std::int64_t r = b * T + t;
+      const std::int64_t type = input.token_type_ids ? input.token_type_ids[r] : 0;
+      const float* word = word_embeddings_ + input.input_ids[r] * E;
+      const float* token_type = token_type_embeddings_ + type * E;
+      const float* position = position_embeddings_ + t * E;
+      float* out = embedded + r * E;
+      for (std::int64_t c = 0; c < E; ++c) out[c] = (word[c] + token_type[c]) + position[c];
+    }
+  detail::layer_norm_rows(embedded, rows, E, embedding_norm_.gamma, embedding_norm_.beta, config_.layer_norm_eps);
+  observe(Stage::embeddings, 0, embedded, E);
+
+  detail::linear(projection_, embedded, rows, hidden);
+  observe(Stage::projection, 0, hidden, H);
+
+  // HF adds (1 - mask) * finfo(float32).min to the scores of padded keys.
+  for (std::int64_t r = 0; r < rows; ++r)
+    key_bias[r] = input.attention_mask && input.attention_mask[r] == 0 ? std::numeric_limits<float>::lowest() : 0.0f;
+  for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i) {
+    for (const Layer& layer : groups_[static_cast<std::size_t>(schedule_[static_cast<std::size_t>(i)])])
+      run_layer(layer, rows, B, T, ws);
+    observe(Stage::layer, i, hidden, H);
+  }
+
+  detail::linear(classifier_, hidden, rows, logits);
+  observe(Stage::head, 0, logits, labels);
+
+  EncoderOutput out;
+  out.batch = B;
+  out.seq_len = T;
+  out.hidden_size = H;
+  out.num_labels = labels;
+  out.logits = logits;
+  out.last_hidden_state = hidden;
+  return out;
+}
+
+} // namespace albertner

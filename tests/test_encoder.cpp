@@ -1,0 +1,649 @@
+// The fp32 encoder against Hugging Face's outputs (golden/tiny, golden/base), against a naive
+// double-precision reference on synthetic models with several groups and inner layers, and its
+// error paths.
+#include "shared.hpp"
+
+#include <albertner/config.hpp>
+#include <albertner/detail/json.hpp>
+#include <albertner/encoder.hpp>
+#include <albertner/safetensors.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+using albertner::Encoder;
+using albertner::EncoderInput;
+using albertner::EncoderOutput;
+using albertner::errc;
+using albertner::ModelConfig;
+using albertner::Stage;
+using albertner::TensorView;
+
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::string text;
+  if (std::FILE* f = std::fopen(path.c_str(), "rb")) {
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
+    std::fclose(f);
+  }
+  return text;
+}
+
+albertner::Result<ModelConfig> config_from_text(const std::string& text) {
+  ALBERTNER_TRY(albertner::detail::Json json, albertner::detail::parse_json(text));
+  return albertner::model_config_from_hf_json(json);
+}
+
+template <class T>
+std::vector<T> copy_of(const TensorView& t) {
+  std::vector<T> out(static_cast<std::size_t>(t.numel()));
+  REQUIRE(t.nbytes == out.size() * sizeof(T));
+  std::memcpy(out.data(), t.data, t.nbytes);
+  return out;
+}
+
+/// Reference values as doubles, whether the fixture stores F32 or F64.
+std::vector<double> values_of(const TensorView& t) {
+  if (t.type == albertner::dtype::f64) return copy_of<double>(t);
+  REQUIRE(t.type == albertner::dtype::f32);
+  std::vector<float> f = copy_of<float>(t);
+  return std::vector<double>(f.begin(), f.end());
+}
+
+/// Largest |got - want| over the rows whose mask is 1.
+double max_error_real(const float* got, const std::vector<double>& want, const std::vector<std::int64_t>& mask,
+                      std::int64_t cols) {
+  REQUIRE(want.size() == mask.size() * static_cast<std::size_t>(cols));
+  double err = 0;
+  for (std::size_t r = 0; r < mask.size(); ++r) {
+    if (mask[r] != 1) continue;
+    for (std::int64_t c = 0; c < cols; ++c)
+      err = std::max(err, std::fabs(static_cast<double>(got[r * cols + c]) - want[r * cols + c]));
+  }
+  return err;
+}
+
+template <class It>
+std::ptrdiff_t argmax(It first, It last) {
+  return std::max_element(first, last) - first;
+}
+
+/// Copies every stage the encoder reports.
+struct Capture {
+  std::vector<float> embeddings, projection, head;
+  std::vector<std::vector<float>> layers;
+  static void record(void* user, Stage stage, std::int64_t index, const float* data, std::int64_t rows,
+                     std::int64_t cols) {
+    Capture& c = *static_cast<Capture*>(user);
+    std::vector<float> copy(data, data + rows * cols);
+    switch (stage) {
+    case Stage::embeddings: c.embeddings = copy; break;
+    case Stage::projection: c.projection = copy; break;
+    case Stage::layer:
+      REQUIRE(index == static_cast<std::int64_t>(c.layers.size()));
+      c.layers.push_back(copy);
+      break;
+    case Stage::head: c.head = copy; break;
+    }
+  }
+};
+
+void check_golden(const std::string& fixture, double tolerance) {
+  const std::string dir = "golden/" + fixture + "/";
+  auto model_file = albertner::SafeTensors::open(albertner_test::shared_path(dir + "model.safetensors"));
+  REQUIRE_MESSAGE(model_file.ok(), (model_file.ok() ? "" : model_file.error().what()));
+  auto expected = albertner::SafeTensors::open(albertner_test::shared_path(dir + "expected.safetensors"));
+  REQUIRE_MESSAGE(expected.ok(), (expected.ok() ? "" : expected.error().what()));
+  auto config = config_from_text(read_text(albertner_test::shared_path(dir + "config.json")));
+  REQUIRE_MESSAGE(config.ok(), (config.ok() ? "" : config.error().what()));
+  auto cases_json = albertner::detail::parse_json(read_text(albertner_test::shared_path(dir + "cases.json")));
+  REQUIRE(cases_json.ok());
+  const albertner::detail::Json* cases = cases_json->find("cases");
+  REQUIRE((cases && cases->is_array() && cases->size() > 0));
+
+  const albertner::SafeTensors& model = *model_file;
+  auto encoder = Encoder<float>::create(*config, [&](const std::string& name) { return model.find(name); });
+  REQUIRE_MESSAGE(encoder.ok(), (encoder.ok() ? "" : encoder.error().what()));
+
+  auto want = [&](const std::string& name) -> const TensorView& {
+    const TensorView* t = expected->find(name);
+    REQUIRE_MESSAGE(t, "expected.safetensors lacks " << name);
+    return *t;
+  };
+  const std::int64_t E = config->embedding_size, H = config->hidden_size, L = config->num_labels();
+  std::map<std::string, double> worst; // stage family -> max abs error on real tokens
+  auto note = [&](const std::string& family, double err) { worst[family] = std::max(worst[family], err); };
+
+  Encoder<float>::Workspace workspace;
+  std::vector<std::vector<float>> first_logits;
+  for (int pass = 0; pass < 2; ++pass) {
+    const float* logits_buffer = nullptr;
+    for (std::size_t n = 0; n < cases->size(); ++n) {
+      const std::string p = "case" + std::to_string(n) + ".";
+      CAPTURE(fixture);
+      CAPTURE(n);
+      const TensorView& ids_view = want(p + "input_ids");
+      REQUIRE(ids_view.shape.size() == 2);
+      const std::vector<std::int64_t> ids = copy_of<std::int64_t>(ids_view);
+      const std::vector<std::int64_t> mask = copy_of<std::int64_t>(want(p + "attention_mask"));
+      const std::vector<std::int64_t> types = copy_of<std::int64_t>(want(p + "token_type_ids"));
+      EncoderInput in;
+      in.batch = ids_view.shape[0];
+      in.seq_len = ids_view.shape[1];
+      in.input_ids = ids.data();
+      in.attention_mask = mask.data();
+      in.token_type_ids = types.data();
+
+      Capture capture;
+      auto out = encoder->forward(in, workspace, {&Capture::record, &capture});
+      REQUIRE_MESSAGE(out.ok(), (out.ok() ? "" : out.error().what()));
+      const std::size_t logit_count = mask.size() * static_cast<std::size_t>(L);
+      if (pass == 1) {
+        // The workspace already fits the largest case: no buffer moves, and results repeat exactly.
+        if (logits_buffer) CHECK(out->logits == logits_buffer);
+        logits_buffer = out->logits;
+        CHECK(std::equal(out->logits, out->logits + logit_count, first_logits[n].begin()));
+        continue;
+      }
+      first_logits.emplace_back(out->logits, out->logits + logit_count);
+
+      note("embeddings", max_error_real(capture.embeddings.data(), values_of(want(p + "embeddings")), mask, E));
+      note("hidden_states",
+           max_error_real(capture.projection.data(), values_of(want(p + "hidden_states.00")), mask, H));
+      REQUIRE(capture.layers.size() == static_cast<std::size_t>(config->num_hidden_layers));
+      for (std::size_t i = 0; i < capture.layers.size(); ++i) {
+        char name[48];
+        std::snprintf(name, sizeof name, "hidden_states.%02zu", i + 1);
+        note("hidden_states", max_error_real(capture.layers[i].data(), values_of(want(p + name)), mask, H));
+      }
+      note("last_hidden_state",
+           max_error_real(out->last_hidden_state, values_of(want(p + "last_hidden_state")), mask, H));
+      note("logits", max_error_real(out->logits, values_of(want(p + "logits")), mask, L));
+      note("last_hidden_state vs fp64",
+           max_error_real(out->last_hidden_state, values_of(want(p + "last_hidden_state_fp64")), mask, H));
+      note("logits vs fp64", max_error_real(out->logits, values_of(want(p + "logits_fp64")), mask, L));
+      CHECK(std::equal(capture.head.begin(), capture.head.end(), out->logits));
+
+      const std::vector<double> ref = values_of(want(p + "logits"));
+      for (std::size_t r = 0; r < mask.size(); ++r) {
+        if (mask[r] != 1) continue;
+        CAPTURE(r);
+        CHECK(argmax(out->logits + r * L, out->logits + (r + 1) * L) ==
+              argmax(ref.begin() + r * L, ref.begin() + (r + 1) * L));
+      }
+
+      // Padding must not leak into real tokens: each row alone, unpadded, gives the same values.
+      if (in.batch > 1) {
+        const std::vector<float> batched(out->logits, out->logits + logit_count);
+        Encoder<float>::Workspace single;
+        for (std::int64_t b = 0; b < in.batch; ++b) {
+          std::int64_t length = 0;
+          while (length < in.seq_len && mask[b * in.seq_len + length] == 1) ++length;
+          EncoderInput row;
+          row.batch = 1;
+          row.seq_len = length;
+          row.input_ids = ids.data() + b * in.seq_len;
+          row.token_type_ids = types.data() + b * in.seq_len;
+          auto alone = encoder->forward(row, single);
+          REQUIRE(alone.ok());
+          double err = 0;
+          for (std::int64_t i = 0; i < length * L; ++i)
+            err = std::max(err, std::fabs(double(alone->logits[i]) - batched[(b * in.seq_len) * L + i]));
+          note("logits, row alone vs batched", err);
+        }
+      }
+    }
+  }
+
+  for (const auto& w : worst) MESSAGE(fixture << ": max abs error " << w.first << " = " << w.second);
+  for (const char* family : {"embeddings", "hidden_states", "last_hidden_state", "logits"}) {
+    CAPTURE(family);
+    CHECK(worst[family] <= tolerance);
+  }
+  CHECK(worst["logits, row alone vs batched"] <= tolerance);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic models: random weights for any config, and a naive double-precision forward pass.
+
+struct SyntheticModel {
+  ModelConfig config;
+  std::map<std::string, std::vector<float>> data;
+  std::map<std::string, TensorView> views;
+  std::set<std::string> requested;
+
+  const TensorView* find(const std::string& name) {
+    requested.insert(name);
+    auto it = views.find(name);
+    return it == views.end() ? nullptr : &it->second;
+  }
+  const std::vector<float>& w(const std::string& name) const { return data.at(name); }
+};
+
+SyntheticModel make_synthetic(const ModelConfig& config, unsigned seed) {
+  SyntheticModel m;
+  m.config = config;
+  std::mt19937 rng(seed);
+  auto add = [&](const std::string& name, std::vector<std::int64_t> shape, double mean, double stddev) {
+    std::normal_distribution<double> dist(mean, stddev);
+    std::int64_t n = 1;
+    for (std::int64_t d : shape) n *= d;
+    std::vector<float>& v = m.data[name];
+    for (std::int64_t i = 0; i < n; ++i) v.push_back(static_cast<float>(dist(rng)));
+    TensorView t;
+    t.name = name;
+    t.shape = shape;
+    m.views[name] = t;
+  };
+  auto dense = [&](const std::string& p, std::int64_t out, std::int64_t in) {
+    add(p + ".weight", {out, in}, 0, 1.0 / std::sqrt(double(in)));
+    add(p + ".bias", {out}, 0, 0.1);
+  };
+  auto norm = [&](const std::string& p, std::int64_t dim) {
+    add(p + ".weight", {dim}, 1, 0.2);
+    add(p + ".bias", {dim}, 0, 0.1);
+  };
+  const std::int64_t E = config.embedding_size, H = config.hidden_size;
+  add("albert.embeddings.word_embeddings.weight", {config.vocab_size, E}, 0, 1);
+  add("albert.embeddings.position_embeddings.weight", {config.max_position_embeddings, E}, 0, 0.5);
+  add("albert.embeddings.token_type_embeddings.weight", {config.type_vocab_size, E}, 0, 0.5);
+  norm("albert.embeddings.LayerNorm", E);
+  dense("albert.encoder.embedding_hidden_mapping_in", H, E);
+  for (std::int64_t g = 0; g < config.num_hidden_groups; ++g)
+    for (std::int64_t i = 0; i < config.inner_group_num; ++i) {
+      const std::string p =
+          "albert.encoder.albert_layer_groups." + std::to_string(g) + ".albert_layers." + std::to_string(i) + ".";
+      for (const char* n : {"attention.query", "attention.key", "attention.value", "attention.dense"})
+        dense(p + n, H, H);
+      norm(p + "attention.LayerNorm", H);
+      dense(p + "ffn", config.intermediate_size, H);
+      dense(p + "ffn_output", H, config.intermediate_size);
+      norm(p + "full_layer_layer_norm", H);
+    }
+  dense("classifier", config.num_labels(), H);
+  // Views point into `data` only now that no vector moves any more.
+  for (auto& v : m.views) {
+    const std::vector<float>& d = m.data.at(v.first);
+    v.second.data = reinterpret_cast<const std::uint8_t*>(d.data());
+    v.second.nbytes = d.size() * sizeof(float);
+  }
+  return m;
+}
+
+using Matrix = std::vector<std::vector<double>>; // [rows][cols]
+
+Matrix ref_linear(const SyntheticModel& m, const std::string& p, const Matrix& x) {
+  const std::vector<float>& w = m.w(p + ".weight");
+  const std::vector<float>& b = m.w(p + ".bias");
+  const std::size_t out = b.size();
+  Matrix y(x.size(), std::vector<double>(out));
+  for (std::size_t r = 0; r < x.size(); ++r)
+    for (std::size_t o = 0; o < out; ++o) {
+      double s = b[o];
+      for (std::size_t i = 0; i < x[r].size(); ++i) s += double(w[o * x[r].size() + i]) * x[r][i];
+      y[r][o] = s;
+    }
+  return y;
+}
+
+void ref_layer_norm(const SyntheticModel& m, const std::string& p, Matrix& x) {
+  const std::vector<float>& g = m.w(p + ".weight");
+  const std::vector<float>& b = m.w(p + ".bias");
+  for (std::vector<double>& row : x) {
+    double mean = 0, var = 0;
+    for (double v : row) mean += v;
+    mean /= double(row.size());
+    for (double v : row) var += (v - mean) * (v - mean);
+    var /= double(row.size());
+    for (std::size_t c = 0; c < row.size(); ++c)
+      row[c] = (row[c] - mean) / std::sqrt(var + m.config.layer_norm_eps) * g[c] + b[c];
+  }
+}
+
+double ref_activation(albertner::activation a, double x) {
+  const double pi = 3.14159265358979323846;
+  switch (a) {
+  case albertner::activation::gelu: return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+  case albertner::activation::gelu_new:
+    return 0.5 * x * (1 + std::tanh(std::sqrt(2 / pi) * (x + 0.044715 * x * x * x)));
+  case albertner::activation::gelu_fast: return 0.5 * x * (1 + std::tanh(0.7978845608 * x * (1 + 0.044715 * x * x)));
+  case albertner::activation::relu: return x > 0 ? x : 0;
+  }
+  return 0;
+}
+
+/// Logits [B*T][labels] by the textbook definition; padded keys are left out of the softmax.
+Matrix ref_forward(const SyntheticModel& m, const EncoderInput& in) {
+  const ModelConfig& c = m.config;
+  const std::size_t B = std::size_t(in.batch), T = std::size_t(in.seq_len), E = std::size_t(c.embedding_size);
+  const std::size_t H = std::size_t(c.hidden_size), heads = std::size_t(c.num_attention_heads), hd = H / heads;
+  Matrix x(B * T, std::vector<double>(E));
+  const std::vector<float>& word = m.w("albert.embeddings.word_embeddings.weight");
+  const std::vector<float>& pos = m.w("albert.embeddings.position_embeddings.weight");
+  const std::vector<float>& type = m.w("albert.embeddings.token_type_embeddings.weight");
+  for (std::size_t r = 0; r < B * T; ++r)
+    for (std::size_t e = 0; e < E; ++e)
+      x[r][e] = double(word[std::size_t(in.input_ids[r]) * E + e]) + type[std::size_t(in.token_type_ids[r]) * E + e] +
+                pos[(r % T) * E + e];
+  ref_layer_norm(m, "albert.embeddings.LayerNorm", x);
+  Matrix h = ref_linear(m, "albert.encoder.embedding_hidden_mapping_in", x);
+  for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const auto group = std::int64_t(double(i) / (double(c.num_hidden_layers) / double(c.num_hidden_groups)));
+    for (std::int64_t j = 0; j < c.inner_group_num; ++j) {
+      const std::string p =
+          "albert.encoder.albert_layer_groups." + std::to_string(group) + ".albert_layers." + std::to_string(j) + ".";
+      const Matrix q = ref_linear(m, p + "attention.query", h), k = ref_linear(m, p + "attention.key", h),
+                   v = ref_linear(m, p + "attention.value", h);
+      Matrix ctx(B * T, std::vector<double>(H, 0.0));
+      for (std::size_t b = 0; b < B; ++b)
+        for (std::size_t n = 0; n < heads; ++n)
+          for (std::size_t qi = 0; qi < T; ++qi) {
+            std::vector<double> s(T, 0.0);
+            double top = -1e300, sum = 0;
+            for (std::size_t ki = 0; ki < T; ++ki) {
+              for (std::size_t d = 0; d < hd; ++d) s[ki] += q[b * T + qi][n * hd + d] * k[b * T + ki][n * hd + d];
+              s[ki] /= std::sqrt(double(hd));
+              if (in.attention_mask[b * T + ki]) top = std::max(top, s[ki]);
+            }
+            for (std::size_t ki = 0; ki < T; ++ki) {
+              s[ki] = in.attention_mask[b * T + ki] ? std::exp(s[ki] - top) : 0.0;
+              sum += s[ki];
+            }
+            for (std::size_t ki = 0; ki < T; ++ki)
+              for (std::size_t d = 0; d < hd; ++d)
+                ctx[b * T + qi][n * hd + d] += s[ki] / sum * v[b * T + ki][n * hd + d];
+          }
+      Matrix a = ref_linear(m, p + "attention.dense", ctx);
+      for (std::size_t r = 0; r < a.size(); ++r)
+        for (std::size_t col = 0; col < H; ++col) a[r][col] += h[r][col];
+      ref_layer_norm(m, p + "attention.LayerNorm", a);
+      Matrix f = ref_linear(m, p + "ffn", a);
+      for (auto& row : f)
+        for (double& val : row) val = ref_activation(c.hidden_act, val);
+      h = ref_linear(m, p + "ffn_output", f);
+      for (std::size_t r = 0; r < h.size(); ++r)
+        for (std::size_t col = 0; col < H; ++col) h[r][col] += a[r][col];
+      ref_layer_norm(m, p + "full_layer_layer_norm", h);
+    }
+  }
+  return ref_linear(m, "classifier", h);
+}
+
+/// Several groups, several inner layers, an uneven layers/groups ratio and a large eps.
+ModelConfig synthetic_config() {
+  ModelConfig c;
+  c.vocab_size = 23;
+  c.embedding_size = 6;
+  c.hidden_size = 8;
+  c.num_attention_heads = 2;
+  c.intermediate_size = 11;
+  c.num_hidden_layers = 5;
+  c.num_hidden_groups = 2;
+  c.inner_group_num = 3;
+  c.max_position_embeddings = 9;
+  c.type_vocab_size = 3;
+  c.layer_norm_eps = 1e-3;
+  c.labels = {"O", "B-X", "I-X"};
+  return c;
+}
+
+/// Two rows of 7 tokens, the second padded after 4, with all three token types.
+struct SyntheticBatch {
+  std::vector<std::int64_t> ids{2, 5, 22, 0, 7, 13, 3, 2, 9, 11, 3, 0, 0, 0};
+  std::vector<std::int64_t> types{0, 0, 1, 1, 2, 2, 1, 0, 1, 2, 1, 0, 0, 0};
+  std::vector<std::int64_t> mask{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0};
+  EncoderInput input() const {
+    EncoderInput in;
+    in.batch = 2;
+    in.seq_len = 7;
+    in.input_ids = ids.data();
+    in.token_type_ids = types.data();
+    in.attention_mask = mask.data();
+    return in;
+  }
+};
+
+} // namespace
+
+TEST_CASE("golden tiny: every stage matches Hugging Face") {
+  if (!albertner_test::have_shared("golden/tiny")) return;
+  check_golden("tiny", 1e-4);
+}
+
+TEST_CASE("golden base: every stage matches Hugging Face") {
+  if (!albertner_test::have_shared("golden/base")) return;
+  check_golden("base", 5e-4);
+}
+
+TEST_CASE("synthetic groups and inner layers match a naive reference for every activation") {
+  using albertner::activation;
+  for (activation act : {activation::gelu, activation::gelu_new, activation::gelu_fast, activation::relu}) {
+    CAPTURE(std::string(albertner::activation_name(act)));
+    ModelConfig config = synthetic_config();
+    config.hidden_act = act;
+    SyntheticModel model = make_synthetic(config, 7);
+    auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+    REQUIRE_MESSAGE(encoder.ok(), (encoder.ok() ? "" : encoder.error().what()));
+    // Every tensor of every group and inner layer is bound, and nothing else is asked for.
+    std::set<std::string> all;
+    for (const auto& v : model.views) all.insert(v.first);
+    CHECK(model.requested == all);
+
+    SyntheticBatch batch;
+    Encoder<float>::Workspace ws;
+    auto out = encoder->forward(batch.input(), ws);
+    REQUIRE(out.ok());
+    const Matrix ref = ref_forward(model, batch.input());
+    double err = 0;
+    for (std::size_t r = 0; r < ref.size(); ++r)
+      for (std::size_t c = 0; c < ref[r].size(); ++c)
+        if (batch.mask[r]) err = std::max(err, std::fabs(double(out->logits[r * ref[r].size() + c]) - ref[r][c]));
+    MESSAGE("synthetic " << std::string(albertner::activation_name(act)) << ": max abs logits error " << err);
+    CHECK(err <= 1e-4);
+  }
+}
+
+TEST_CASE("defaults: no token types and no mask mean all 0 and all 1") {
+  ModelConfig config = synthetic_config();
+  SyntheticModel model = make_synthetic(config, 3);
+  auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+  REQUIRE(encoder.ok());
+  const std::vector<std::int64_t> ids{2, 4, 6, 3}, zeros(4, 0), ones(4, 1);
+  EncoderInput bare;
+  bare.batch = 1;
+  bare.seq_len = 4;
+  bare.input_ids = ids.data();
+  EncoderInput full = bare;
+  full.token_type_ids = zeros.data();
+  full.attention_mask = ones.data();
+  Encoder<float>::Workspace a, b;
+  auto x = encoder->forward(bare, a);
+  auto y = encoder->forward(full, b);
+  REQUIRE((x.ok() && y.ok()));
+  CHECK(std::equal(x->logits, x->logits + 4 * 3, y->logits));
+}
+
+TEST_CASE("weight binding errors name the tensor") {
+  const ModelConfig config = synthetic_config();
+  SyntheticModel model = make_synthetic(config, 5);
+  const std::string victim = "albert.encoder.albert_layer_groups.1.albert_layers.2.ffn.weight";
+  auto create_with = [&](const TensorView* replacement) {
+    return Encoder<float>::create(
+        config, [&](const std::string& n) -> const TensorView* { return n == victim ? replacement : model.find(n); });
+  };
+
+  SUBCASE("missing") {
+    auto e = create_with(nullptr);
+    REQUIRE(!e.ok());
+    CHECK(e.error().code() == errc::missing);
+    CHECK(e.error().message().find(victim) != std::string::npos);
+    CHECK(e.error().message().find("[11, 8]") != std::string::npos);
+  }
+  SUBCASE("wrong shape") {
+    TensorView t = model.views.at(victim);
+    t.shape = {8, 11};
+    auto e = create_with(&t);
+    REQUIRE(!e.ok());
+    CHECK(e.error().code() == errc::shape);
+    CHECK(e.error().message() == "tensor '" + victim + "' has shape [8, 11], expected [11, 8]");
+  }
+  SUBCASE("wrong dtype") {
+    TensorView t = model.views.at(victim);
+    t.type = albertner::dtype::f16;
+    t.nbytes /= 2;
+    auto e = create_with(&t);
+    REQUIRE(!e.ok());
+    CHECK(e.error().code() == errc::shape);
+    CHECK(e.error().message().find("F16") != std::string::npos);
+  }
+  SUBCASE("byte count disagrees with the shape") {
+    TensorView t = model.views.at(victim);
+    t.nbytes -= 4;
+    auto e = create_with(&t);
+    REQUIRE(!e.ok());
+    CHECK(e.error().code() == errc::format);
+  }
+  SUBCASE("misaligned data") {
+    std::vector<std::uint8_t> bytes(model.views.at(victim).nbytes + 1);
+    TensorView t = model.views.at(victim);
+    t.data = bytes.data() + (reinterpret_cast<std::uintptr_t>(bytes.data()) % 4 == 0 ? 1 : 0);
+    auto e = create_with(&t);
+    REQUIRE(!e.ok());
+    CHECK(e.error().code() == errc::unsupported);
+  }
+  SUBCASE("invalid config") {
+    ModelConfig bad = config;
+    bad.num_attention_heads = 3;
+    auto e = Encoder<float>::create(bad, [&](const std::string& n) { return model.find(n); });
+    REQUIRE(!e.ok());
+    CHECK(e.error().code() == errc::config);
+    CHECK(e.error().message().find("num_attention_heads") != std::string::npos);
+  }
+}
+
+TEST_CASE("bad inputs are errors that name row and position") {
+  const ModelConfig config = synthetic_config();
+  SyntheticModel model = make_synthetic(config, 11);
+  auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+  REQUIRE(encoder.ok());
+  SyntheticBatch batch;
+  Encoder<float>::Workspace ws;
+  auto expect = [&](const EncoderInput& in, const std::string& fragment) {
+    auto out = encoder->forward(in, ws);
+    REQUIRE(!out.ok());
+    CHECK(out.error().code() == errc::invalid_input);
+    CHECK_MESSAGE(out.error().message().find(fragment) != std::string::npos, out.error().message());
+  };
+
+  SUBCASE("id out of range") {
+    batch.ids[7 + 2] = config.vocab_size;
+    expect(batch.input(), "input_ids at batch row 1, position 2 is 23, out of range [0, 23)");
+  }
+  SUBCASE("negative id") {
+    batch.ids[0] = -1;
+    expect(batch.input(), "input_ids at batch row 0, position 0");
+  }
+  SUBCASE("token type out of range") {
+    batch.types[5] = 3;
+    expect(batch.input(), "token_type_ids at batch row 0, position 5 is 3");
+  }
+  SUBCASE("mask not 0/1") {
+    batch.mask[8] = 2;
+    expect(batch.input(), "attention_mask at batch row 1, position 1 is 2");
+  }
+  SUBCASE("longer than the position table") {
+    std::vector<std::int64_t> ids(10, 5);
+    EncoderInput in;
+    in.batch = 1;
+    in.seq_len = 10;
+    in.input_ids = ids.data();
+    expect(in, "seq_len = 10 is out of range [1, 9]");
+  }
+  SUBCASE("empty shapes and null ids") {
+    EncoderInput in = batch.input();
+    in.batch = 0;
+    expect(in, "batch = 0");
+    in = batch.input();
+    in.seq_len = 0;
+    expect(in, "seq_len = 0");
+    in = batch.input();
+    in.input_ids = nullptr;
+    expect(in, "input_ids is null");
+  }
+  SUBCASE("absurd batch") {
+    EncoderInput in = batch.input();
+    in.batch = std::int64_t(1) << 60;
+    expect(in, "too large");
+  }
+}
+
+TEST_CASE("model_config_from_hf_json") {
+  const std::string base = R"({"model_type": "albert", "vocab_size": 100, "embedding_size": 4, "hidden_size": 8,
+    "num_attention_heads": 2, "intermediate_size": 16, "num_hidden_layers": 3, "num_hidden_groups": 1,
+    "inner_group_num": 1, "max_position_embeddings": 32, "type_vocab_size": 2, "layer_norm_eps": 1e-12,
+    "hidden_act": "gelu_new", "position_embedding_type": "absolute",
+    "id2label": {"1": "B-PER", "0": "O", "2": "I-PER"}})";
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string s = base;
+    const std::size_t at = s.find(from);
+    REQUIRE(at != std::string::npos);
+    return s.replace(at, from.size(), to);
+  };
+
+  SUBCASE("fields and labels in id order") {
+    auto c = config_from_text(base);
+    REQUIRE_MESSAGE(c.ok(), (c.ok() ? "" : c.error().what()));
+    CHECK(c->vocab_size == 100);
+    CHECK(c->hidden_size == 8);
+    CHECK(c->head_dim() == 4);
+    CHECK(c->hidden_act == albertner::activation::gelu_new);
+    CHECK(c->labels == std::vector<std::string>{"O", "B-PER", "I-PER"});
+  }
+  SUBCASE("absent fields take AlbertConfig's defaults") {
+    auto c = config_from_text(R"({"id2label": {"0": "O"}})");
+    REQUIRE(c.ok());
+    CHECK(c->hidden_size == 4096);
+    CHECK(c->num_attention_heads == 64);
+    CHECK(c->intermediate_size == 16384);
+    CHECK(c->embedding_size == 128);
+    CHECK(c->hidden_act == albertner::activation::gelu_new);
+  }
+  SUBCASE("no id2label: LABEL_i") {
+    auto c = config_from_text(R"({"hidden_size": 768, "num_attention_heads": 12, "num_labels": 3})");
+    REQUIRE(c.ok());
+    CHECK(c->labels == std::vector<std::string>{"LABEL_0", "LABEL_1", "LABEL_2"});
+  }
+  SUBCASE("unknown activation") {
+    auto c = config_from_text(with("\"gelu_new\"", "\"swish\""));
+    REQUIRE(!c.ok());
+    CHECK(c.error().code() == errc::unsupported);
+    CHECK(c.error().message().find("swish") != std::string::npos);
+  }
+  SUBCASE("heads do not divide the hidden size") {
+    auto c = config_from_text(with("\"num_attention_heads\": 2", "\"num_attention_heads\": 3"));
+    REQUIRE(!c.ok());
+    CHECK(c.error().code() == errc::config);
+  }
+  SUBCASE("bad id2label keys") {
+    CHECK(config_from_text(with("\"2\": \"I-PER\"", "\"3\": \"I-PER\"")).error().code() == errc::config);
+    CHECK(config_from_text(with("\"2\": \"I-PER\"", "\"1\": \"I-PER\"")).error().code() == errc::config);
+    CHECK(config_from_text(with("\"2\": \"I-PER\"", "\"x\": \"I-PER\"")).error().code() == errc::config);
+    CHECK(config_from_text(with("\"2\": \"I-PER\"", "\"2\": 5")).error().code() == errc::config);
+  }
+  SUBCASE("wrong types and unsupported variants") {
+    CHECK(config_from_text(with("\"hidden_size\": 8", "\"hidden_size\": 8.5")).error().code() == errc::config);
+    CHECK(config_from_text(with("\"albert\"", "\"bert\"")).error().code() == errc::unsupported);
+    CHECK(config_from_text(with("\"absolute\"", "\"relative_key\"")).error().code() == errc::unsupported);
+    CHECK(config_from_text("[1]").error().code() == errc::config);
+  }
+}
