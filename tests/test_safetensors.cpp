@@ -448,8 +448,7 @@ TEST_CASE("rejected: a header length that runs past the end of the file") {
 }
 
 TEST_CASE("rejected: a header larger than 100,000,000 bytes") {
-  expect_error(image(100000001, "{}", 0), errc::format,
-               "header length 100000001 exceeds the limit of 100000000 bytes");
+  expect_error(image(100000001, "{}", 0), errc::format, "header length 100000001 exceeds the limit of 100000000 bytes");
 }
 
 TEST_CASE("rejected: a header that is not valid UTF-8") {
@@ -500,11 +499,11 @@ TEST_CASE("rejected: a negative dimension") {
 TEST_CASE("rejected: a shape whose byte size overflows 64 bits") {
   expect_error(image(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296,0],"data_offsets":[0,0]}})", 0),
                errc::format, "tensor 'a': F32 [4294967296, 4294967296, 0] has a byte size that overflows");
-  expect_error(image(R"({"a":{"dtype":"F64","shape":[4611686018427387904],"data_offsets":[0,0]}})", 0),
-               errc::format, "has a byte size that overflows");
+  expect_error(image(R"({"a":{"dtype":"F64","shape":[4611686018427387904],"data_offsets":[0,0]}})", 0), errc::format,
+               "has a byte size that overflows");
   // Beyond int64: not an integer this parser represents.
-  expect_error(image(R"({"a":{"dtype":"U8","shape":[18446744073709551616],"data_offsets":[0,0]}})", 0),
-               errc::format, "\"shape\" item 0 is the non-integer");
+  expect_error(image(R"({"a":{"dtype":"U8","shape":[18446744073709551616],"data_offsets":[0,0]}})", 0), errc::format,
+               "\"shape\" item 0 is the non-integer");
 }
 
 TEST_CASE("rejected: duplicate tensor names") {
@@ -522,11 +521,12 @@ TEST_CASE("rejected: overlapping data_offsets") {
 }
 
 TEST_CASE("rejected: a hole between tensors, or before the first one") {
-  expect_error(image(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},)"
-                     R"("b":{"dtype":"F32","shape":[1],"data_offsets":[16,20]}})",
-                     20),
-               errc::format,
-               "tensor 'b': data_offsets [16, 20] leave a hole: bytes [12, 16) of the data section belong to no tensor");
+  expect_error(
+      image(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},)"
+            R"("b":{"dtype":"F32","shape":[1],"data_offsets":[16,20]}})",
+            20),
+      errc::format,
+      "tensor 'b': data_offsets [16, 20] leave a hole: bytes [12, 16) of the data section belong to no tensor");
   expect_error(image(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8), errc::format,
                "tensor 'a': data_offsets [4, 8] leave a hole: bytes [0, 4)");
 }
@@ -558,10 +558,8 @@ TEST_CASE("rejected: __metadata__ that is not an object of string to string") {
   expect_error(image(R"({"__metadata__":["pt"]})", 0), errc::format,
                "\"__metadata__\" is an array, not an object of strings");
   expect_error(image(R"({"__metadata__":null})", 0), errc::format, "\"__metadata__\" is null");
-  expect_error(image(R"({"__metadata__":{"k":"a","k":"b"}})", 0), errc::format,
-               "\"__metadata__\" has key 'k' twice");
-  expect_error(image(R"({"__metadata__":{},"__metadata__":{}})", 0), errc::format,
-               "header has \"__metadata__\" twice");
+  expect_error(image(R"({"__metadata__":{"k":"a","k":"b"}})", 0), errc::format, "\"__metadata__\" has key 'k' twice");
+  expect_error(image(R"({"__metadata__":{},"__metadata__":{}})", 0), errc::format, "header has \"__metadata__\" twice");
 }
 
 TEST_CASE("errors from open() name the file") {

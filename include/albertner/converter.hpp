@@ -113,7 +113,7 @@ inline std::vector<std::string> alternative_names(const std::string& name) {
   if (name.compare(0, prefix.size(), prefix) == 0) names.push_back(name.substr(prefix.size()));
   const std::size_t n = names.size();
   for (std::size_t i = 0; i < n; ++i) {
-    const std::string& s = names[i];
+    const std::string s = names[i]; // a copy: push_back below may reallocate
     auto ends_with = [&](const char* suffix) {
       const std::size_t k = std::strlen(suffix);
       return s.size() > k && s.compare(s.size() - k, k, suffix) == 0;

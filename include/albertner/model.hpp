@@ -4,9 +4,11 @@
 
 #include "config.hpp"
 #include "detail/json.hpp"
+#include "encoder.hpp"
 #include "safetensors.hpp"
 #include "status.hpp"
 #include "tensor.hpp"
+#include "tokenizer.hpp"
 
 #include <cstdint>
 #include <string>
@@ -156,5 +158,22 @@ private:
   const TensorView* spiece_ = nullptr;
   int version_ = 0;
 };
+
+/// The tokenizer stored in `model` (its spiece.model bytes and options).
+inline Result<Tokenizer> make_tokenizer(const Model& model) {
+  const TensorView& spiece = model.spiece_model();
+  ALBERTNER_TRY(Tokenizer tokenizer, Tokenizer::from_spiece_bytes(spiece.data, spiece.nbytes, model.tokenizer_options()));
+  if (tokenizer.vocab_size() > model.config().vocab_size)
+    return Error(errc::config, "the tokenizer has " + std::to_string(tokenizer.vocab_size()) +
+                                   " pieces but the model's vocab_size is " + std::to_string(model.config().vocab_size));
+  return tokenizer;
+}
+
+/// An encoder of precision T over `model`'s weights; `model` must outlive it.
+template <class T = float>
+Result<Encoder<T>> make_encoder(const Model& model) {
+  const SafeTensors& store = model.tensors();
+  return Encoder<T>::create(model.config(), [&store](const std::string& name) { return store.find(name); });
+}
 
 } // namespace albertner

@@ -80,8 +80,8 @@ inline int safetensors_dtype_rank(dtype t) noexcept {
 
 /// dtype names that safetensors defines (some only in newer releases) but `dtype` cannot hold.
 inline bool safetensors_dtype_unsupported(const std::string& name) {
-  static const char* const names[] = {"U16", "U32", "U64", "F8_E5M2", "F8_E4M3", "F8_E8M0",
-                                      "F4",  "F6_E2M3", "F6_E3M2", "C64"};
+  static const char* const names[] = {"U16",     "U32", "U64",     "F8_E5M2", "F8_E4M3",
+                                      "F8_E8M0", "F4",  "F6_E2M3", "F6_E3M2", "C64"};
   for (const char* n : names)
     if (name == n) return true;
   return false;
@@ -193,7 +193,8 @@ private:
     }
     auto root = detail::parse_json(header);
     if (!root.ok()) return root.error().with_context("header");
-    if (!root->is_object()) return Error(errc::format, "header is " + detail::safetensors_describe(*root) + ", not a JSON object");
+    if (!root->is_object())
+      return Error(errc::format, "header is " + detail::safetensors_describe(*root) + ", not a JSON object");
 
     std::vector<Span> spans;
     bool have_metadata = false;
@@ -242,9 +243,9 @@ private:
     }
     const std::uint64_t data_size = size - 8 - header_size;
     if (pos < data_size)
-      return Error(errc::format, "the tensors end at byte " + std::to_string(pos) + " of the data section but it holds " +
-                                     std::to_string(data_size) + " bytes (" + std::to_string(data_size - pos) +
-                                     " trailing bytes)");
+      return Error(errc::format, "the tensors end at byte " + std::to_string(pos) +
+                                     " of the data section but it holds " + std::to_string(data_size) + " bytes (" +
+                                     std::to_string(data_size - pos) + " trailing bytes)");
     if (pos > data_size)
       return Error(errc::format, "the tensors end at byte " + std::to_string(pos) +
                                      " of the data section but it holds only " + std::to_string(data_size) +
@@ -262,14 +263,14 @@ private:
 
   Status read_metadata(const detail::Json& v) {
     if (!v.is_object())
-      return Error(errc::format, "\"__metadata__\" is " + detail::safetensors_describe(v) + ", not an object of strings");
+      return Error(errc::format,
+                   "\"__metadata__\" is " + detail::safetensors_describe(v) + ", not an object of strings");
     std::unordered_set<std::string> seen;
     for (const detail::Json::Member& m : v.members()) {
       if (!m.second.is_string())
-        return Error(errc::format, "\"__metadata__\" key '" + m.first + "' is " + detail::safetensors_describe(m.second) +
-                                       ", not a string");
-      if (!seen.insert(m.first).second)
-        return Error(errc::format, "\"__metadata__\" has key '" + m.first + "' twice");
+        return Error(errc::format, "\"__metadata__\" key '" + m.first + "' is " +
+                                       detail::safetensors_describe(m.second) + ", not a string");
+      if (!seen.insert(m.first).second) return Error(errc::format, "\"__metadata__\" has key '" + m.first + "' twice");
       metadata_.emplace_back(m.first, m.second.as_string());
     }
     return ok_status();
@@ -277,13 +278,14 @@ private:
 
   static Status read_entry(const detail::Json& v, TensorView& t, Span& span) {
     const std::string where = "tensor '" + t.name + "': ";
-    if (!v.is_object()) return Error(errc::format, where + "entry is " + detail::safetensors_describe(v) + ", not an object");
+    if (!v.is_object())
+      return Error(errc::format, where + "entry is " + detail::safetensors_describe(v) + ", not an object");
     const detail::Json* type = nullptr;
     const detail::Json* shape = nullptr;
     const detail::Json* offsets = nullptr;
     for (const detail::Json::Member& m : v.members()) {
-      const detail::Json** slot = m.first == "dtype" ? &type
-                                  : m.first == "shape" ? &shape
+      const detail::Json** slot = m.first == "dtype"          ? &type
+                                  : m.first == "shape"        ? &shape
                                   : m.first == "data_offsets" ? &offsets
                                                               : nullptr;
       if (!slot) continue; // unknown keys are ignored, as the reference parser does
@@ -320,9 +322,10 @@ private:
                                        detail::safetensors_describe(o) + ", not a non-negative integer");
     }
     if (!pair)
-      return Error(errc::format, where + "\"data_offsets\" is " + detail::safetensors_describe(*offsets) +
-                                     (offsets->is_array() ? " of " + std::to_string(offsets->items().size()) + " items" : "") +
-                                     ", not a pair of non-negative integers");
+      return Error(errc::format,
+                   where + "\"data_offsets\" is " + detail::safetensors_describe(*offsets) +
+                       (offsets->is_array() ? " of " + std::to_string(offsets->items().size()) + " items" : "") +
+                       ", not a pair of non-negative integers");
     span.begin = static_cast<std::uint64_t>(offsets->items()[0].as_int());
     span.end = static_cast<std::uint64_t>(offsets->items()[1].as_int());
     return ok_status();
@@ -358,8 +361,8 @@ public:
     if (!detail::safetensors_byte_size(type, probe.shape, need))
       return Error(errc::shape, where + " has a byte size that overflows");
     if (need != nbytes)
-      return Error(errc::shape, where + " needs " + std::to_string(need) + " bytes but " + std::to_string(nbytes) +
-                                    " were given");
+      return Error(errc::shape,
+                   where + " needs " + std::to_string(need) + " bytes but " + std::to_string(nbytes) + " were given");
     if (data == nullptr && nbytes != 0) return Error(errc::invalid_input, where + ": data is null");
     if (!names_.insert(name).second) return Error(errc::invalid_input, "tensor '" + name + "' is added twice");
     const auto* bytes = static_cast<const std::uint8_t*>(data);

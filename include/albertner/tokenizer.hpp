@@ -134,7 +134,6 @@ public:
     push_special(e, cls_id_);
     encode_sequence(chars, e);
     push_special(e, sep_id_);
-    fill_byte_offsets(chars, 1, e.size() - 1, e);
     return e;
   }
 
@@ -148,9 +147,7 @@ public:
     for (std::size_t w = 0; w < words.size(); ++w) {
       auto chars = detail::utf8_decode(words[w]);
       if (!chars.ok()) return chars.error().with_context("word " + std::to_string(w));
-      const std::size_t first = e.size();
       encode_sequence(chars.value(), e);
-      fill_byte_offsets(chars.value(), first, e.size(), e);
       e.word_ids.resize(e.size(), static_cast<std::int32_t>(w));
     }
     push_special(e, sep_id_);
@@ -190,18 +187,11 @@ private:
     e.special_tokens_mask.push_back(1);
   }
 
-  /// Byte offsets of tokens [first, last) from their code point offsets into `chars`.
-  static void fill_byte_offsets(const std::u32string& chars, std::size_t first, std::size_t last, Encoding& e) {
-    std::vector<std::size_t> byte_at(chars.size() + 1, 0);
-    for (std::size_t i = 0; i < chars.size(); ++i) byte_at[i + 1] = byte_at[i] + detail::utf8_length(chars[i]);
-    e.byte_offsets.resize(e.size());
-    for (std::size_t t = first; t < last; ++t)
-      e.byte_offsets[t] = {byte_at[e.offsets[t].first], byte_at[e.offsets[t].second]};
-  }
-
   /// Appends the tokens of `chars` (no [CLS]/[SEP]): added tokens are cut out of the raw text
   /// (leftmost, longest), the rest is normalized, pre-tokenized and segmented piece by piece.
   void encode_sequence(const std::u32string& chars, Encoding& e) const {
+    std::vector<std::size_t> byte_at(chars.size() + 1, 0); // UTF-8 byte position of each code point
+    for (std::size_t i = 0; i < chars.size(); ++i) byte_at[i + 1] = byte_at[i] + detail::utf8_length(chars[i]);
     std::size_t rest = 0; // start of the text not yet encoded
     for (std::size_t i = 0; i < chars.size();) {
       const AddedToken* match = nullptr;
@@ -215,21 +205,23 @@ private:
       std::size_t start = i;
       if (match->lstrip)
         while (start > rest && detail::is_whitespace(chars[start - 1])) --start;
-      encode_plain(chars, rest, start, e);
+      encode_plain(chars, byte_at, rest, start, e);
       const std::size_t stop = i + match->content.size();
       e.ids.push_back(match->id);
       std::string token;
       for (std::size_t k = start; k < stop; ++k) detail::utf8_append(token, chars[k]);
       e.tokens.push_back(std::move(token));
       e.offsets.emplace_back(start, stop);
+      e.byte_offsets.emplace_back(byte_at[start], byte_at[stop]);
       e.special_tokens_mask.push_back(0);
       rest = i = stop;
     }
-    encode_plain(chars, rest, chars.size(), e);
+    encode_plain(chars, byte_at, rest, chars.size(), e);
   }
 
   /// Normalizes chars[begin, end), pre-tokenizes it and runs the model on each pre-token.
-  void encode_plain(const std::u32string& chars, std::size_t begin, std::size_t end, Encoding& e) const {
+  void encode_plain(const std::u32string& chars, const std::vector<std::size_t>& byte_at, std::size_t begin,
+                    std::size_t end, Encoding& e) const {
     if (begin == end) return;
     detail::NormalizedString s = detail::NormalizedString::original(chars, begin, end);
     normalize(s);
@@ -265,6 +257,7 @@ private:
         e.ids.push_back(piece.id);
         e.tokens.push_back(bytes.substr(piece.begin, piece.end - piece.begin));
         e.offsets.emplace_back(start, stop);
+        e.byte_offsets.emplace_back(byte_at[start], byte_at[stop]);
         e.special_tokens_mask.push_back(0);
       }
     }

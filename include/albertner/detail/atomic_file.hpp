@@ -43,8 +43,8 @@ public:
     // per-process counter keep concurrent writers (threads or processes) apart.
     static std::atomic<unsigned> counter{0};
     for (int attempt = 0; attempt < 100; ++attempt) {
-      std::string temp = path + ".tmp." + std::to_string(static_cast<long>(::getpid())) + "." +
-                         std::to_string(counter.fetch_add(1));
+      std::string temp =
+          path + ".tmp." + std::to_string(static_cast<long>(::getpid())) + "." + std::to_string(counter.fetch_add(1));
       int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
       if (fd >= 0) {
         AtomicFile f;

@@ -19,7 +19,7 @@ namespace albertner {
 namespace detail {
 
 /// A span [start, end) of code points in the original text.
-struct Span {
+struct SourceSpan {
   std::size_t start, end;
 };
 
@@ -28,7 +28,7 @@ struct Span {
 /// character is equivalent.
 struct NormalizedString {
   std::u32string chars;
-  std::vector<Span> align;
+  std::vector<SourceSpan> align;
 
   /// text[begin, end) unchanged, aligned to itself.
   static NormalizedString original(const std::u32string& text, std::size_t begin, std::size_t end) {
@@ -44,7 +44,7 @@ struct NormalizedString {
     s.align.assign(align.begin() + static_cast<std::ptrdiff_t>(begin), align.begin() + static_cast<std::ptrdiff_t>(end));
     return s;
   }
-  void push(char32_t c, Span a) {
+  void push(char32_t c, SourceSpan a) {
     chars += c;
     align.push_back(a);
   }
@@ -67,7 +67,7 @@ inline void transform_range(NormalizedString& s, std::size_t begin, std::size_t 
   out.align.reserve(dest.size());
   std::size_t pos = begin + std::min(initial_offset, end - begin);
   for (const Change& d : dest) {
-    Span a{0, 0};
+    SourceSpan a{0, 0};
     if (d.second > 0) {
       if (pos >= 1) a = s.align[pos - 1];
     } else {

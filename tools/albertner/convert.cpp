@@ -1,0 +1,62 @@
+// albertner convert HF_DIR -o OUT [--labels conll2003|L0,L1,...] [--weights FILE]
+#include "cli.hpp"
+
+#include <memory>
+#include <sstream>
+
+namespace albertner_cli {
+
+namespace {
+struct ConvertArgs {
+  std::string hf_dir, out, labels, weights;
+};
+
+int run_convert(const ConvertArgs& a) {
+  albertner::ConvertOptions options;
+  options.weights = a.weights;
+  if (a.labels == "conll2003") options.labels = albertner::conll2003_labels();
+  else if (!a.labels.empty()) {
+    std::stringstream ss(a.labels);
+    std::string label;
+    while (std::getline(ss, label, ',')) options.labels.push_back(label);
+  }
+  auto report = albertner::convert_hf_checkpoint(a.hf_dir, a.out, options);
+  if (!report.ok()) return fail(report.error());
+  const albertner::ModelConfig& c = report->config;
+  const albertner::TokenizerOptions& t = report->tokenizer;
+  std::string labels;
+  for (const std::string& l : c.labels) labels += (labels.empty() ? "" : ",") + l;
+  std::fprintf(stderr,
+               "albertner convert: %s -> %s\n"
+               "  weights     %s\n"
+               "  encoder     vocab %lld, embedding %lld -> hidden %lld, %lld heads, ffn %lld (%s), "
+               "%lld iterations over %lld group(s) x %lld layer(s), %lld positions\n"
+               "  labels      %lld: %s\n"
+               "  tokenizer   %s, lowercase %s, keep_accents %s, max length %lld\n"
+               "  wrote       %zu tensors, %zu parameters, %.1f MB\n",
+               a.hf_dir.c_str(), a.out.c_str(), report->weights_path.c_str(), static_cast<long long>(c.vocab_size),
+               static_cast<long long>(c.embedding_size), static_cast<long long>(c.hidden_size),
+               static_cast<long long>(c.num_attention_heads), static_cast<long long>(c.intermediate_size),
+               albertner::activation_name(c.hidden_act), static_cast<long long>(c.num_hidden_layers),
+               static_cast<long long>(c.num_hidden_groups), static_cast<long long>(c.inner_group_num),
+               static_cast<long long>(c.max_position_embeddings), static_cast<long long>(c.num_labels()),
+               labels.c_str(), t.whitespace_split ? "whitespace split + metaspace (hub)" : "metaspace (re-converted)",
+               t.lowercase ? "yes" : "no", t.keep_accents ? "yes" : "no", static_cast<long long>(t.model_max_length),
+               report->tensors_written, report->parameters, static_cast<double>(report->file_bytes) / 1e6);
+  for (const std::string& note : report->notes) std::fprintf(stderr, "  note        %s\n", note.c_str());
+  return 0;
+}
+} // namespace
+
+void add_convert(CLI::App& app) {
+  auto args = std::make_shared<ConvertArgs>();
+  CLI::App* cmd = app.add_subcommand("convert", "Convert a Hugging Face ALBERT token-classification folder into one model file");
+  cmd->add_option("HF_DIR", args->hf_dir, "Folder with config.json, model.safetensors or pytorch_model.bin, spiece.model")
+      ->required();
+  cmd->add_option("-o,--output", args->out, "Output model file (.safetensors)")->required();
+  cmd->add_option("--labels", args->labels, "Label names: conll2003, or a comma-separated list in id order");
+  cmd->add_option("--weights", args->weights, "Weights file inside HF_DIR (default: model.safetensors, else pytorch_model.bin)");
+  cmd->callback([args] { exit_status() = run_convert(*args); });
+}
+
+} // namespace albertner_cli

@@ -1,0 +1,79 @@
+// albertner info MODEL [--json]
+#include "cli.hpp"
+
+#include <memory>
+
+namespace albertner_cli {
+
+namespace {
+struct InfoArgs {
+  std::string model;
+  bool json = false;
+};
+
+int run_info(const InfoArgs& a) {
+  using albertner::detail::Json;
+  auto model = albertner::Model::open(a.model);
+  if (!model.ok()) return fail(model.error());
+  const albertner::ModelConfig& c = model->config();
+  Json info = Json::make_object();
+  info.set("file", Json::make_string(a.model));
+  info.set("bytes", Json::make_number(static_cast<double>(model->tensors().file_size()), true,
+                                      static_cast<std::int64_t>(model->tensors().file_size())));
+  info.set("format_version", Json::make_number(model->format_version(), true, model->format_version()));
+  info.set("config", albertner::model_config_to_json(c));
+  info.set("tokenizer", albertner::tokenizer_options_to_json(model->tokenizer_options()));
+  Json tensors = Json::make_array();
+  std::int64_t parameters = 0;
+  for (const albertner::TensorView& t : model->tensors().tensors()) {
+    Json tj = Json::make_object();
+    tj.set("name", Json::make_string(t.name));
+    tj.set("dtype", Json::make_string(albertner::dtype_name(t.type)));
+    Json shape = Json::make_array();
+    for (std::int64_t d : t.shape) shape.push_back(Json::make_number(static_cast<double>(d), true, d));
+    tj.set("shape", std::move(shape));
+    tj.set("bytes", Json::make_number(static_cast<double>(t.nbytes), true, static_cast<std::int64_t>(t.nbytes)));
+    tensors.push_back(std::move(tj));
+    if (t.name != albertner::model_keys::spiece_model) parameters += t.numel();
+  }
+  info.set("parameters", Json::make_number(static_cast<double>(parameters), true, parameters));
+  info.set("tensors", std::move(tensors));
+  if (a.json) {
+    std::printf("%s\n", info.dump().c_str());
+    return 0;
+  }
+  std::string labels;
+  for (const std::string& l : c.labels) labels += (labels.empty() ? "" : " ") + l;
+  const albertner::TokenizerOptions& t = model->tokenizer_options();
+  std::printf("%s: albertner model, format version %d, %.1f MB, %lld parameters\n", a.model.c_str(),
+              model->format_version(), static_cast<double>(model->tensors().file_size()) / 1e6,
+              static_cast<long long>(parameters));
+  std::printf("encoder    vocab %lld, embedding %lld, hidden %lld, heads %lld, ffn %lld, %s, eps %g\n",
+              static_cast<long long>(c.vocab_size), static_cast<long long>(c.embedding_size),
+              static_cast<long long>(c.hidden_size), static_cast<long long>(c.num_attention_heads),
+              static_cast<long long>(c.intermediate_size), albertner::activation_name(c.hidden_act), c.layer_norm_eps);
+  std::printf("loop       %lld iterations, %lld group(s) x %lld inner layer(s), %lld positions, %lld token types\n",
+              static_cast<long long>(c.num_hidden_layers), static_cast<long long>(c.num_hidden_groups),
+              static_cast<long long>(c.inner_group_num), static_cast<long long>(c.max_position_embeddings),
+              static_cast<long long>(c.type_vocab_size));
+  std::printf("labels     %s\n", labels.c_str());
+  std::printf("tokenizer  %s, lowercase %s, keep_accents %s, max length %lld\n",
+              t.whitespace_split ? "whitespace split + metaspace (hub)" : "metaspace (re-converted)",
+              t.lowercase ? "yes" : "no", t.keep_accents ? "yes" : "no", static_cast<long long>(t.model_max_length));
+  std::printf("tensors\n");
+  for (const albertner::TensorView& tv : model->tensors().tensors())
+    std::printf("  %-70s %-4s %-14s %zu bytes\n", tv.name.c_str(), albertner::dtype_name(tv.type),
+                tv.shape_string().c_str(), tv.nbytes);
+  return 0;
+}
+} // namespace
+
+void add_info(CLI::App& app) {
+  auto args = std::make_shared<InfoArgs>();
+  CLI::App* cmd = app.add_subcommand("info", "Show a model file's config, labels, tokenizer options and tensors");
+  cmd->add_option("MODEL", args->model, "Model file")->required();
+  cmd->add_flag("--json", args->json, "Print one JSON object");
+  cmd->callback([args] { exit_status() = run_info(*args); });
+}
+
+} // namespace albertner_cli
