@@ -1,6 +1,7 @@
 // albertner tag MODEL [--aggregation none|simple|first|average|max] [--format json|jsonl|conll|pretty|html] [TEXT...]
 #include "cli.hpp"
 
+#include <algorithm>
 #include <memory>
 
 namespace albertner_cli {
@@ -10,6 +11,7 @@ struct TagArgs {
   std::string model, aggregation = "simple", format = "json";
   std::vector<std::string> texts;
   std::size_t window = 0, overlap = 128, batch = 8, threads = 1;
+  bool overlap_given = false;
 };
 
 using albertner::Entity;
@@ -139,8 +141,18 @@ int run_tag(const TagArgs& a) {
       texts.push_back(text->as_string());
     }
   }
-  auto tagger = albertner::Tagger<float>::open(a.model, options);
-  if (!tagger.ok()) return fail(tagger.error());
+  auto model = albertner::Model::open(a.model);
+  if (!model.ok()) return fail(model.error());
+  if (!a.overlap_given) {
+    // The default overlap (128) suits 512-position models; for a smaller window (a model with fewer
+    // positions, or --window) it falls back to half the window's content instead of failing.
+    const std::size_t limit = static_cast<std::size_t>(
+        std::min(model->config().max_position_embeddings, model->tokenizer_options().model_max_length));
+    const std::size_t window = options.window ? options.window : limit;
+    if (window >= 3 && options.overlap >= window - 2) options.overlap = (window - 2) / 2;
+  }
+  auto tagger = albertner::Tagger<float>::from_model(std::move(model).value(), options);
+  if (!tagger.ok()) return fail(tagger.error().with_context(a.model));
   auto all = tagger->tag_batch(texts);
   if (!all.ok()) return fail(all.error());
 
@@ -186,10 +198,15 @@ void add_tag(CLI::App& app) {
   cmd->add_option("--format", args->format, "json, jsonl, conll, pretty or html")
       ->check(CLI::IsMember({"json", "jsonl", "conll", "pretty", "html"}));
   cmd->add_option("--window", args->window, "Positions per window incl. [CLS]/[SEP] (default: the model's limit)");
-  cmd->add_option("--overlap", args->overlap, "Tokens shared by consecutive windows of a long text");
+  CLI::Option* overlap = cmd->add_option("--overlap", args->overlap,
+                                         "Tokens shared by consecutive windows of a long text (default: 128, or half "
+                                         "the window's content when that is smaller)");
   cmd->add_option("--batch", args->batch, "Sequences per encoder call");
   cmd->add_option("--threads", args->threads, "Worker threads");
-  cmd->callback([args] { exit_status() = run_tag(*args); });
+  cmd->callback([args, overlap] {
+    args->overlap_given = overlap->count() > 0;
+    exit_status() = run_tag(*args);
+  });
 }
 
 } // namespace albertner_cli

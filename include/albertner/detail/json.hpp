@@ -4,6 +4,8 @@
 #pragma once
 
 #include "../status.hpp"
+#include "utf8.hpp"
+#include "utf8_index.hpp"
 
 #include <cerrno>
 #include <cmath>
@@ -282,22 +284,6 @@ private:
     out = Json::make_number(d, integral, i);
     return true;
   }
-  static void append_utf8(std::string& s, std::uint32_t cp) {
-    if (cp < 0x80) s += static_cast<char>(cp);
-    else if (cp < 0x800) {
-      s += static_cast<char>(0xC0 | (cp >> 6));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      s += static_cast<char>(0xE0 | (cp >> 12));
-      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      s += static_cast<char>(0xF0 | (cp >> 18));
-      s += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      s += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      s += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
   bool hex4(std::uint32_t& v) {
     if (end_ - p_ < 4) { error_ = "truncated \\u escape"; return false; }
     v = 0;
@@ -345,28 +331,16 @@ private:
           } else if (cp >= 0xD800 && cp <= 0xDFFF) {
             cp = 0xFFFD;
           }
-          append_utf8(s, cp);
+          utf8_append(s, static_cast<char32_t>(cp));
           break;
         }
         default: error_ = "invalid escape"; return false;
         }
         continue;
       }
-      // One UTF-8 sequence, validated.
-      int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-      if (len == 0 || end_ - p_ < len) { error_ = "invalid UTF-8 in string"; return false; }
-      std::uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-      for (int k = 1; k < len; ++k) {
-        unsigned char cc = static_cast<unsigned char>(p_[k]);
-        if ((cc & 0xC0) != 0x80) { error_ = "invalid UTF-8 in string"; return false; }
-        cp = (cp << 6) | (cc & 0x3F);
-      }
-      static const std::uint32_t min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
-      if (cp < min_for_len[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-        error_ = "invalid UTF-8 in string";
-        return false;
-      }
-      s.append(p_, static_cast<std::size_t>(len));
+      const std::size_t len = utf8_sequence_length(p_, static_cast<std::size_t>(end_ - p_), 0);
+      if (len == 0) { error_ = "invalid UTF-8 in string"; return false; }
+      s.append(p_, len);
       p_ += len;
     }
   }

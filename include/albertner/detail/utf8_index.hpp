@@ -11,11 +11,11 @@
 namespace albertner {
 namespace detail {
 
-/// Length in bytes of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlongs, no
-/// surrogates, nothing above U+10FFFF), or 0 when it is not well formed.
-inline std::size_t utf8_sequence_length(const std::string& s, std::size_t i) {
+/// Length in bytes of the well-formed UTF-8 sequence at s[i] of the `size` bytes at `s` (RFC 3629:
+/// no overlongs, no surrogates, nothing above U+10FFFF), or 0 when it is not well formed.
+inline std::size_t utf8_sequence_length(const char* s, std::size_t size, std::size_t i) {
   const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const std::size_t left = s.size() - i;
+  const std::size_t left = size - i;
   const unsigned char b0 = byte(i);
   const auto cont = [&](std::size_t k, unsigned char lo, unsigned char hi) {
     return byte(i + k) >= lo && byte(i + k) <= hi;
@@ -31,6 +31,9 @@ inline std::size_t utf8_sequence_length(const std::string& s, std::size_t i) {
     return left >= 4 && cont(1, lo, hi) && cont(2, 0x80, 0xBF) && cont(3, 0x80, 0xBF) ? 4 : 0;
   }
   return 0;
+}
+inline std::size_t utf8_sequence_length(const std::string& s, std::size_t i) {
+  return utf8_sequence_length(s.data(), s.size(), i);
 }
 
 /// For a well-formed UTF-8 `text` of n code points, the n + 1 byte positions where code points

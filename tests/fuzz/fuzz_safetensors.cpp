@@ -1,0 +1,86 @@
+// SafeTensors::from_buffer and Model::from_buffer on arbitrary bytes. Whatever is accepted must
+// be internally consistent: every view inside the buffer, the writer able to write it back to
+// bytes the reader accepts again, and a loadable model runnable end to end (tokenizer, encoder).
+#include <albertner/albertner.hpp>
+
+#include "fuzz_common.hpp"
+
+#include <cstddef>
+#include <cstring>
+#include <cstdint>
+
+using namespace albertner;
+
+namespace {
+
+void check_tensors(const SafeTensors& st, const std::uint8_t* data, std::size_t size) {
+  for (const TensorView& t : st.tensors()) {
+    FUZZ_CHECK(st.find(t.name) == &t);
+    FUZZ_CHECK(t.nbytes == static_cast<std::size_t>(t.numel()) * dtype_size(t.type));
+    FUZZ_CHECK(t.nbytes == 0 || (t.data >= data && t.data + t.nbytes <= data + size));
+    albertner_fuzz::touch(t.data, t.nbytes);
+  }
+  // What the reader accepts, the writer writes back, and the reader accepts that again.
+  SafeTensorsWriter w;
+  for (const TensorView& t : st.tensors()) FUZZ_CHECK(w.add(t.name, t.type, t.shape, t.data, t.nbytes).ok());
+  for (const auto& kv : st.metadata()) w.set_metadata(kv.first, kv.second);
+  auto bytes = w.to_bytes();
+  FUZZ_CHECK(bytes.ok());
+  auto again = SafeTensors::from_buffer(bytes->data(), bytes->size());
+  FUZZ_CHECK(again.ok());
+  FUZZ_CHECK(again->tensors().size() == st.tensors().size());
+  FUZZ_CHECK(again->metadata().size() == st.metadata().size());
+  for (const TensorView& t : st.tensors()) {
+    const TensorView* u = again->find(t.name);
+    FUZZ_CHECK(u && u->type == t.type && u->shape == t.shape && u->nbytes == t.nbytes);
+    FUZZ_CHECK(t.nbytes == 0 || std::memcmp(u->data, t.data, t.nbytes) == 0);
+  }
+}
+
+void run_model(const Model& model) {
+  const ModelConfig& c = model.config();
+  FUZZ_CHECK(c.validate().ok());
+  albertner_fuzz::touch(model.spiece_model().data, model.spiece_model().nbytes);
+  auto tokenizer = make_tokenizer(model);
+  auto encoder = make_encoder<float>(model);
+  if (!encoder.ok()) return;
+  // Weights exist for every size, so the work is bounded by the input; still skip absurd depth.
+  const double work = static_cast<double>(c.num_hidden_layers) * static_cast<double>(c.inner_group_num) *
+                      static_cast<double>(c.hidden_size) * static_cast<double>(c.hidden_size + c.intermediate_size);
+  if (work > 5e7) return;
+  std::int64_t ids[4] = {0, 0, 0, 0};
+  std::int64_t mask[4] = {1, 1, 1, 0};
+  if (tokenizer.ok()) {
+    auto e = tokenizer->encode("John lives in Paris, 1996.");
+    FUZZ_CHECK(e.ok());
+    for (std::size_t i = 0; i < 4 && i < e->size(); ++i) ids[i] = e->ids[i];
+  }
+  for (std::int64_t& id : ids) id %= c.vocab_size;
+  EncoderInput in;
+  in.batch = 1;
+  in.seq_len = c.max_position_embeddings < 4 ? c.max_position_embeddings : 4;
+  in.input_ids = ids;
+  in.attention_mask = mask;
+  Encoder<float>::Workspace ws;
+  auto out = encoder->forward(in, ws);
+  FUZZ_CHECK(out.ok());
+  FUZZ_CHECK(out->num_labels == c.num_labels());
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  auto st = SafeTensors::from_buffer(data, size);
+  if (st.ok()) {
+    FUZZ_CHECK(st->file_size() == size);
+    check_tensors(*st, data, size);
+  } else {
+    FUZZ_CHECK(!st.error().message().empty());
+  }
+  auto model = Model::from_buffer(data, size);
+  if (model.ok()) {
+    FUZZ_CHECK(st.ok());
+    run_model(*model);
+  }
+  return 0;
+}
