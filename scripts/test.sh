@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Every test: dependencies, a -Werror Release build of tests and tools into build-test/, CTest, the
-# packaging checks (install + find_package, pkg-config, add_subdirectory) and the embedded build
-# (-fno-exceptions -fno-rtti, g++ and clang++). Ends with "N passed, M failed"; exits non-zero on any failure.
+# Every test: dependencies, a -Werror Release build of tests and tools into build-test/, CTest, the html
+# output of `albertner tag` rendered in headless Chromium (tests/html/check.sh), the
+# packaging checks (install + find_package, pkg-config, add_subdirectory), the embedded build
+# (-fno-exceptions -fno-rtti, g++ and clang++, tagging from memory), the whole suite again under
+# AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/) and 30 s of each libFuzzer target
+# (build-fuzz/). Ends with "N passed, M failed"; exits non-zero on any failure.
 # SHARED overrides where the shared fixtures are (default: the folder `shared` beside the repository).
+# FUZZ_SECONDS: seconds per fuzz target (default 30; 0 skips the stage). ASAN=0 skips the sanitizer stage.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,7 +32,7 @@ record() { # NAME STATUS [DETAIL]
 banner() { printf '\n==== %s\n' "$*"; }
 
 banner "dependencies"
-bash scripts/setup-deps.sh
+bash scripts/setup-deps.sh clang libclang-rt-14-dev # clang++ and libFuzzer: embedded and fuzz stages
 record "dependencies (scripts/setup-deps.sh)" $?
 
 banner "configure + build ($build, Release, -Werror)"
@@ -61,16 +65,67 @@ else
   record "ctest" 1 "not run: the build failed"
 fi
 
+banner "html: albertner tag --format html rendered in headless Chromium"
+if [ "$built" -eq 0 ]; then
+  bash scripts/setup-deps.sh chromium && SHARED="$SHARED" bash tests/html/check.sh "$build"
+  record "html in headless Chromium (tests/html/check.sh)" $?
+else
+  echo "not run: the build failed"
+  record "html in headless Chromium (tests/html/check.sh)" 1 "not run: the build failed"
+fi
+
 banner "packaging: install, find_package, pkg-config, add_subdirectory"
 bash tests/consumer/run.sh "$build/consumer"
 record "packaging (tests/consumer/run.sh)" $?
 
 banner "embedded: -Os -fno-exceptions -fno-rtti -Werror, g++ and clang++"
-bash tests/embedded/run.sh "$build/embedded" 2>&1 | tee "$build/embedded.log"
+ALBERTNER_CLI="$build/albertner" SHARED="$SHARED" bash tests/embedded/run.sh "$build/embedded" 2>&1 |
+  tee "$build/embedded.log"
 embedded_rc=${PIPESTATUS[0]}
 note=""
 if grep -q 'clang++ skipped' "$build/embedded.log"; then note="clang++ not installed: g++ only"; fi
 record "embedded (tests/embedded/run.sh)" "$embedded_rc" "$note"
+
+banner "sanitizers: ASan + UBSan, whole suite (build-asan, Debug -O1)"
+if [ "${ASAN:-1}" = 0 ]; then
+  echo "skipped (ASAN=0)"
+else
+  asan=build-asan
+  asan_flags="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+  start=$(date +%s)
+  asan_built=1
+  if cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+       -DCMAKE_CXX_FLAGS="$asan_flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
+       -DALBERTNER_BUILD_TESTS=ON -DALBERTNER_BUILD_TOOLS=ON -DALBERTNER_SHARED_DIR="$SHARED"; then
+    cmake --build "$asan" -j "$jobs"
+    asan_built=$?
+  fi
+  built_at=$(date +%s)
+  if [ "$asan_built" -eq 0 ]; then
+    # Every error aborts (halt_on_error); leaks are errors too. ALBERTNER_SANITIZER_RUN lets the
+    # heaviest base-model cases skip themselves (docs/robustness.md).
+    (cd "$asan" && ALBERTNER_SANITIZER_RUN=1 \
+      ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:strict_string_checks=1 \
+      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      ctest --output-on-failure -j2 --no-tests=error --timeout 1500) 2>&1 | tee "$asan/ctest.log"
+    asan_rc=${PIPESTATUS[0]}
+    summary=$(grep -E '^[0-9]+% tests passed' "$asan/ctest.log" | tail -n 1)
+    record "asan+ubsan ctest" "$asan_rc" "${summary:-no summary line}; build $((built_at - start)) s, tests $(($(date +%s) - built_at)) s"
+  else
+    record "asan+ubsan build" 1
+  fi
+fi
+
+banner "fuzz: each libFuzzer target for ${FUZZ_SECONDS:-30} s (build-fuzz, clang++)"
+if [ "${FUZZ_SECONDS:-30}" = 0 ]; then
+  echo "skipped (FUZZ_SECONDS=0)"
+else
+  start=$(date +%s)
+  BUILD=build-fuzz SHARED="$SHARED" JOBS="$jobs" bash tests/fuzz/run.sh "${FUZZ_SECONDS:-30}" 2>&1 | tee "$build/fuzz.log"
+  fuzz_rc=${PIPESTATUS[0]}
+  clean=$(grep '^PASS fuzz_' "$build/fuzz.log" | sort -u | wc -l)
+  record "fuzz (tests/fuzz/run.sh ${FUZZ_SECONDS:-30})" "$fuzz_rc" "$(($(date +%s) - start)) s; $clean targets clean"
+fi
 
 banner "summary"
 printf '%s\n' "${report[@]}"

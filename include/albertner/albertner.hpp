@@ -11,3 +11,4 @@
 #include "model.hpp"
 #include "converter.hpp"
 #include "tagger.hpp"
+#include "conll.hpp"

@@ -105,6 +105,29 @@ inline Result<std::vector<std::uint8_t>> widen_to_f32(const TensorView& t) {
   return out;
 }
 
+/// errc::format naming `name` and the first NaN or infinity in the F32 tensor `t`, with its flat
+/// and multi-dimensional index: such weights would make every logit NaN, which the span decoder
+/// then reports as bad input for every text, far from the cause.
+inline Status check_finite_f32(const TensorView& t, const std::string& name) {
+  const std::size_t n = t.nbytes / sizeof(float);
+  for (std::size_t i = 0; i < n; ++i) {
+    float v;
+    std::memcpy(&v, t.data + i * sizeof(float), sizeof v);
+    if (std::isfinite(v)) continue;
+    std::string index;
+    std::size_t rest = i;
+    for (std::size_t k = t.shape.size(); k-- > 0;) {
+      const auto d = static_cast<std::size_t>(t.shape[k]);
+      index = std::to_string(d ? rest % d : 0) + (index.empty() ? "" : ", " + index);
+      rest = d ? rest / d : 0;
+    }
+    return Error(errc::format, "tensor '" + name + "' holds " + (std::isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf") +
+                                   " at index " + std::to_string(i) + " ([" + index +
+                                   "]); the checkpoint is corrupt (non-finite weights give NaN logits)");
+  }
+  return ok_status();
+}
+
 /// Spellings a checkpoint may use for a canonical key: with or without the `albert.` prefix,
 /// and legacy LayerNorm gamma/beta.
 inline std::vector<std::string> alternative_names(const std::string& name) {
@@ -130,7 +153,8 @@ inline std::vector<std::string> alternative_names(const std::string& name) {
 
 /// Converts the Hugging Face folder `hf_dir` (config.json, model.safetensors or
 /// pytorch_model.bin, spiece.model, optional tokenizer.json / tokenizer_config.json) into the
-/// model file `out_path`, written atomically.
+/// model file `out_path`, written atomically. Weights holding NaN or infinity are refused
+/// (errc::format naming the tensor and the first bad index); nothing is written then.
 inline Result<ConvertReport> convert_hf_checkpoint(const std::string& hf_dir, const std::string& out_path,
                                                     const ConvertOptions& options = {}) {
   using detail::Json;
@@ -242,6 +266,7 @@ inline Result<ConvertReport> convert_hf_checkpoint(const std::string& hf_dir, co
   for (const auto& entry : used) {
     if (!written.insert(entry.first).second) continue;
     const TensorView& t = *entry.second;
+    ALBERTNER_CHECK(detail::check_finite_f32(t, entry.first));
     ALBERTNER_CHECK(writer.add(entry.first, t.type, t.shape, t.data, t.nbytes));
     report.parameters += static_cast<std::size_t>(t.numel());
   }

@@ -21,14 +21,16 @@
 namespace albertner {
 
 struct TaggerOptions {
+  static constexpr std::size_t auto_size = static_cast<std::size_t>(-1);
   Aggregation aggregation = Aggregation::simple;
   /// Entities with these labels (or group labels) are dropped.
   std::vector<std::string> ignore_labels = {"O"};
   /// Model positions per window including [CLS]/[SEP]; 0 = the model's limit
   /// (min of model_max_length and max_position_embeddings).
   std::size_t window = 0;
-  /// Content tokens shared by consecutive windows of a long document.
-  std::size_t overlap = 128;
+  /// Content tokens shared by consecutive windows of a long document; `auto_size`: window / 4
+  /// (128 for 512 positions).
+  std::size_t overlap = auto_size;
   /// Sequences run through the encoder together (padded to the longest in the group).
   std::size_t batch_size = 8;
   /// Threads for tag_batch, each with its own workspace; 1 = the calling thread only.
@@ -57,6 +59,7 @@ public:
     const std::size_t limit = static_cast<std::size_t>(
         std::min(model.config().max_position_embeddings, model.tokenizer_options().model_max_length));
     if (options.window == 0) options.window = limit;
+    if (options.overlap == TaggerOptions::auto_size) options.overlap = options.window / 4;
     if (options.window > limit)
       return Error(errc::invalid_input, "window " + std::to_string(options.window) + " exceeds the model's " +
                                             std::to_string(limit) + " positions");

@@ -1,8 +1,11 @@
 // Embedded-style use: no exceptions, no RTTI, everything from memory, every failure a value.
+// Given a model file path, also reads the model into memory and tags a sentence from there.
 #include <albertner/albertner.hpp>
 
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
 #error "this program must be compiled with -fno-exceptions"
@@ -35,9 +38,62 @@ void expect(bool ok, const char* what) {
   if (!ok) ++failures;
 }
 
+/// The whole file in memory, as firmware would hold a model received over the wire or kept in flash.
+bool read_whole_file(const char* path, std::vector<std::uint8_t>& out) {
+  std::FILE* f = std::fopen(path, "rb");
+  if (!f) return false;
+  std::uint8_t chunk[1 << 16];
+  std::size_t n;
+  while ((n = std::fread(chunk, 1, sizeof chunk, f)) > 0) out.insert(out.end(), chunk, chunk + n);
+  const bool ok = !std::ferror(f);
+  std::fclose(f);
+  return ok;
+}
+
+/// Loads the model file at `path` from memory (no mapping, no filesystem access by the library),
+/// tags one sentence and prints the entities.
+void tag_from_memory(const char* path) {
+  std::vector<std::uint8_t> bytes;
+  expect(read_whole_file(path, bytes), "the model file reads into memory");
+  if (bytes.empty()) return;
+  std::printf("      (%s: %zu bytes in memory)\n", path, bytes.size());
+  auto model = albertner::Model::from_buffer(bytes.data(), bytes.size());
+  expect(model.ok(), "Model::from_buffer loads it");
+  if (!model.ok()) {
+    std::printf("      (%s)\n", model.error().what().c_str());
+    return;
+  }
+  const albertner::ModelConfig& c = model.value().config();
+  std::printf("      (config: vocab %lld, hidden %lld, layers %lld, %lld positions, %lld labels)\n",
+              static_cast<long long>(c.vocab_size), static_cast<long long>(c.hidden_size),
+              static_cast<long long>(c.num_hidden_layers), static_cast<long long>(c.max_position_embeddings),
+              static_cast<long long>(c.num_labels()));
+  // A small model has few positions: keep the window overlap well inside them.
+  albertner::TaggerOptions options;
+  const std::size_t positions = static_cast<std::size_t>(c.max_position_embeddings);
+  options.overlap = positions / 4 < options.overlap ? positions / 4 : options.overlap;
+  auto tagger = albertner::Tagger<float>::from_model(std::move(model).value(), options);
+  expect(tagger.ok(), "Tagger::from_model builds tokenizer and encoder over the buffer");
+  if (!tagger.ok()) {
+    std::printf("      (%s)\n", tagger.error().what().c_str());
+    return;
+  }
+  const std::string text = "Peter Blackburn of the European Commission spoke in Brussels on Thursday.";
+  auto entities = tagger.value().tag(text);
+  expect(entities.ok(), "a sentence is tagged");
+  if (!entities.ok()) return;
+  std::printf("      \"%s\": %zu entities\n", text.c_str(), entities.value().size());
+  for (const albertner::Entity& e : entities.value())
+    std::printf("      %-6s %.3f [%zu, %zu) \"%s\"\n", e.label.c_str(), static_cast<double>(e.score), e.start, e.end,
+                e.text.c_str());
+  auto broken = albertner::Model::from_buffer(bytes.data(), bytes.size() / 2);
+  expect(!broken.ok() && broken.error().code() == albertner::errc::format, "half of the buffer is errc::format");
+}
+
 } // namespace
 
-int main() {
+/// Usage: embedded [MODEL.safetensors]: the built-in checks, then, given a model file, tagging from memory.
+int main(int argc, char** argv) {
   auto config = config_from_memory(kConfigJson, std::strlen(kConfigJson));
   expect(config.ok(), "a config.json in memory parses");
   if (config.ok()) {
@@ -55,6 +111,9 @@ int main() {
   inconsistent.num_attention_heads = 7; // does not divide hidden_size = 768
   const albertner::Status status = inconsistent.validate();
   expect(!status.ok() && status.error().code() == albertner::errc::config, "an inconsistent config is errc::config");
+
+  if (argc > 1) tag_from_memory(argv[1]);
+  else std::printf("      (no model file given: tagging from memory skipped)\n");
 
   std::printf("embedded: %s\n", failures == 0 ? "all checks passed" : "FAILED");
   return failures == 0 ? 0 : 1;

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds and runs tests/embedded (-Os -fno-exceptions -fno-rtti -Wall -Wextra -Wpedantic -Werror)
 # once with g++ and once with clang++. clang++ is optional: without it that half is reported as skipped.
-# Usage: tests/embedded/run.sh BUILD_ROOT
+# With the shared fixtures present, golden/tiny is first converted to a model file (with the albertner
+# CLI when ALBERTNER_CLI names one or BUILD_ROOT/../albertner exists, else with embedded_convert,
+# built here under the same flags), and each program then loads it from memory and tags a sentence.
+# Usage: tests/embedded/run.sh BUILD_ROOT      (SHARED: the shared fixtures, default ../shared)
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -13,24 +16,47 @@ src=$(cd "$here/../.." && pwd)
 mkdir -p "$1"
 root=$(cd "$1" && pwd)
 jobs=${JOBS:-2}
+shared=${SHARED:-$src/../shared}
+model="" # the converted golden tiny model, once made
 
-build_and_run() { # NAME COMPILER
-  local dir="$root/embedded-$1"
-  printf '\n--- embedded: %s (%s)\n' "$1" "$2"
+# Converts golden/tiny into $root/tiny.safetensors with the CLI or with DIR/embedded_convert.
+convert_tiny() { # DIR
+  if [ ! -d "$shared/golden/tiny" ]; then
+    echo "embedded: model part skipped ($shared/golden/tiny not found; set SHARED)"
+    return 0
+  fi
+  local cli=${ALBERTNER_CLI:-$root/../albertner}
+  if [ -x "$cli" ]; then
+    echo "embedded: converting golden/tiny with $cli"
+    "$cli" convert "$shared/golden/tiny" -o "$root/tiny.safetensors" >/dev/null
+  else
+    echo "embedded: converting golden/tiny with embedded_convert (no CLI at $cli)"
+    "$1/embedded_convert" "$shared/golden/tiny" "$root/tiny.safetensors"
+  fi
+  model="$root/tiny.safetensors"
+}
+
+build_and_run() { # NAME COMPILER TARGET...
+  local dir="$root/embedded-$1" compiler=$2
+  shift 2
+  printf '\n--- embedded: %s (%s)\n' "$(basename "$dir")" "$compiler"
   rm -rf "$dir"
-  cmake -S "$here" -B "$dir" -DCMAKE_CXX_COMPILER="$2" -DCMAKE_BUILD_TYPE= -DALBERTNER_SOURCE_DIR="$src"
-  if ! cmake --build "$dir" -j "$jobs" -- VERBOSE=1 >"$dir/build.log" 2>&1; then
+  cmake -S "$here" -B "$dir" -DCMAKE_CXX_COMPILER="$compiler" -DCMAKE_BUILD_TYPE= -DALBERTNER_SOURCE_DIR="$src"
+  local targets=()
+  for t in "$@"; do targets+=(--target "$t"); done
+  if ! cmake --build "$dir" -j "$jobs" "${targets[@]}" -- VERBOSE=1 >"$dir/build.log" 2>&1; then
     cat "$dir/build.log"
     return 1
   fi
-  grep -F -- '-fno-exceptions' "$dir/build.log" # show the compile line
-  "$dir/embedded"
+  grep -F -- '-fno-exceptions' "$dir/build.log" | grep -F 'main.cpp' # show the compile line
+  if [ -z "$model" ] && [ -x "$dir/embedded_convert" ]; then convert_tiny "$dir"; fi
+  if [ -n "$model" ]; then "$dir/embedded" "$model"; else "$dir/embedded"; fi
   size "$dir/embedded" 2>/dev/null || true
 }
 
-build_and_run gcc "${ALBERTNER_GXX:-g++}"
+build_and_run gcc "${ALBERTNER_GXX:-g++}" embedded embedded_convert
 if command -v "${ALBERTNER_CLANGXX:-clang++}" >/dev/null 2>&1; then
-  build_and_run clang "${ALBERTNER_CLANGXX:-clang++}"
+  build_and_run clang "${ALBERTNER_CLANGXX:-clang++}" embedded
 else
   echo "embedded: clang++ skipped (not installed; Debian: apt-get install clang)"
 fi

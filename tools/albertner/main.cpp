@@ -17,12 +17,18 @@ int main(int argc, char** argv) {
   albertner_cli::add_logits(app);
   albertner_cli::add_tokenize(app);
   albertner_cli::add_tag(app);
+  albertner_cli::add_eval(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::fprintf(stderr, "albertner: error: %s\n", e.what());
     return 2;
+  }
+  // A full disk or a closed pipe must not pass for success.
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::fprintf(stderr, "albertner: error: cannot write to standard output\n");
+    return 1;
   }
   return albertner_cli::exit_status();
 }

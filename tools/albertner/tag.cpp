@@ -10,7 +10,7 @@ namespace {
 struct TagArgs {
   std::string model, aggregation = "simple", format = "json";
   std::vector<std::string> texts;
-  std::size_t window = 0, overlap = 128, batch = 8, threads = 1;
+  std::size_t window = 0, overlap = 0, batch = 8, threads = 1;
   bool overlap_given = false;
 };
 
@@ -43,15 +43,17 @@ std::string type_of(const std::string& label) {
   return dash == std::string::npos ? label : label.substr(dash + 1);
 }
 
-// Walks the text, calling plain(slice) between entities and entity(e) on each (entities are sorted
-// and do not overlap; an overlapping one is printed as plain text).
+// Walks the text, calling plain(slice) between entities and mark(e, shown) on each, where shown is
+// the part of the entity's text not already marked: entities are sorted, and where two overlap (a
+// lone "▁" token has the span of the piece after it) the earlier one keeps the shared characters.
 template <class Plain, class Mark>
 void weave(const std::string& text, const std::vector<Entity>& entities, Plain plain, Mark mark) {
   std::size_t at = 0;
   for (const Entity& e : entities) {
-    if (e.byte_start < at) continue;
-    plain(text.substr(at, e.byte_start - at));
-    mark(e);
+    if (e.byte_end <= at || e.byte_start >= e.byte_end || e.byte_end > text.size()) continue;
+    const std::size_t from = std::max(at, e.byte_start);
+    plain(text.substr(at, from - at));
+    mark(e, text.substr(from, e.byte_end - from));
     at = e.byte_end;
   }
   plain(text.substr(at));
@@ -61,14 +63,14 @@ std::string pretty(const std::string& text, const std::vector<Entity>& entities)
   static const char* colours[] = {"\x1b[1;34m", "\x1b[1;32m", "\x1b[1;35m", "\x1b[1;33m", "\x1b[1;36m", "\x1b[1;31m"};
   std::string out;
   weave(text, entities, [&](const std::string& s) { out += s; },
-        [&](const Entity& e) {
+        [&](const Entity& e, const std::string& shown) {
           const std::string type = type_of(e.label);
           const std::string colour = type == "PER"    ? colours[0]
                                      : type == "ORG"  ? colours[1]
                                      : type == "LOC"  ? colours[2]
                                      : type == "MISC" ? colours[3]
                                                       : colours[4];
-          out += colour + e.text + "\x1b[0m\x1b[2m[" + type + "]\x1b[0m";
+          out += colour + shown + "\x1b[0m\x1b[2m[" + type + "]\x1b[0m";
         });
   return out + "\n";
 }
@@ -100,12 +102,12 @@ std::string html_page(const std::vector<std::string>& texts, const std::vector<s
   for (std::size_t i = 0; i < texts.size(); ++i) {
     out += "<p class=\"doc\">";
     weave(texts[i], all[i], [&](const std::string& s) { out += html_escape(s); },
-          [&](const Entity& e) {
+          [&](const Entity& e, const std::string& shown) {
             char score[16];
             std::snprintf(score, sizeof score, "%.3f", static_cast<double>(e.score));
             const std::string type = html_escape(type_of(e.label));
             out += "<mark class=\"entity\" data-label=\"" + type + "\" title=\"" + type + " " + score + "\">" +
-                   html_escape(e.text) + "<span class=\"label\">" + type + "</span></mark>";
+                   html_escape(shown) + "<span class=\"label\">" + type + "</span></mark>";
           });
     out += "</p>\n";
   }
@@ -120,7 +122,7 @@ int run_tag(const TagArgs& a) {
   options.aggregation = conll ? albertner::Aggregation::none : *aggregation;
   if (conll) options.ignore_labels.clear(); // one line per token, O included
   options.window = a.window;
-  options.overlap = a.overlap;
+  if (a.overlap_given) options.overlap = a.overlap; // otherwise the library's default for the window
   options.batch_size = a.batch;
   options.threads = a.threads;
 
@@ -141,18 +143,8 @@ int run_tag(const TagArgs& a) {
       texts.push_back(text->as_string());
     }
   }
-  auto model = albertner::Model::open(a.model);
-  if (!model.ok()) return fail(model.error());
-  if (!a.overlap_given) {
-    // The default overlap (128) suits 512-position models; for a smaller window (a model with fewer
-    // positions, or --window) it falls back to half the window's content instead of failing.
-    const std::size_t limit = static_cast<std::size_t>(
-        std::min(model->config().max_position_embeddings, model->tokenizer_options().model_max_length));
-    const std::size_t window = options.window ? options.window : limit;
-    if (window >= 3 && options.overlap >= window - 2) options.overlap = (window - 2) / 2;
-  }
-  auto tagger = albertner::Tagger<float>::from_model(std::move(model).value(), options);
-  if (!tagger.ok()) return fail(tagger.error().with_context(a.model));
+  auto tagger = albertner::Tagger<float>::open(a.model, options);
+  if (!tagger.ok()) return fail(tagger.error());
   auto all = tagger->tag_batch(texts);
   if (!all.ok()) return fail(all.error());
 
@@ -199,8 +191,8 @@ void add_tag(CLI::App& app) {
       ->check(CLI::IsMember({"json", "jsonl", "conll", "pretty", "html"}));
   cmd->add_option("--window", args->window, "Positions per window incl. [CLS]/[SEP] (default: the model's limit)");
   CLI::Option* overlap = cmd->add_option("--overlap", args->overlap,
-                                         "Tokens shared by consecutive windows of a long text (default: 128, or half "
-                                         "the window's content when that is smaller)");
+                                         "Tokens shared by consecutive windows of a long text (default: window / 4, "
+                                         "128 for 512 positions)");
   cmd->add_option("--batch", args->batch, "Sequences per encoder call");
   cmd->add_option("--threads", args->threads, "Worker threads");
   cmd->callback([args, overlap] {
