@@ -131,6 +131,14 @@ int run_eval(const EvalArgs& a) {
     auto tagger = albertner::Tagger<float>::from_model(std::move(model).value(), options);
     if (!tagger.ok()) return fail(tagger.error().with_context(a.model));
 
+    // Created before the run, so that an unwritable path fails at once.
+    std::unique_ptr<albertner::detail::AtomicFile> file;
+    if (!a.predictions.empty()) {
+      auto created = albertner::detail::AtomicFile::create(a.predictions);
+      if (!created.ok()) return fail(created.error());
+      file.reset(new albertner::detail::AtomicFile(std::move(created).value()));
+    }
+
     Progress progress{std::chrono::steady_clock::now()};
     albertner::PredictOptions predict;
     if (::isatty(STDERR_FILENO)) {
@@ -143,10 +151,8 @@ int run_eval(const EvalArgs& a) {
       std::fprintf(stderr, "albertner eval: %zu word(s) gave no token and were tagged O\n",
                    tagged->words_without_tokens);
 
-    if (!a.predictions.empty()) {
+    if (file) {
       const std::string text = albertner::format_conll_scored(sentences);
-      auto file = albertner::detail::AtomicFile::create(a.predictions);
-      if (!file.ok()) return fail(file.error());
       auto st = file->write(text.data(), text.size());
       if (st.ok()) st = file->commit();
       if (!st.ok()) return fail(st.error());

@@ -1,18 +1,32 @@
-// albertner tag MODEL [--aggregation none|simple|first|average|max] [--format json|jsonl|conll|pretty|html] [TEXT...]
+// albertner tag [MODEL] [--aggregation none|simple|first|average|max] [--format json|jsonl|conll|pretty|html] [TEXT...]
 #include "cli.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 
 namespace albertner_cli {
 
 namespace {
 struct TagArgs {
-  std::string model, aggregation = "simple", format = "json";
+  std::string aggregation = "simple", format = "json";
   std::vector<std::string> texts;
-  std::size_t window = 0, overlap = 0, batch = 8, threads = 1;
-  bool overlap_given = false;
+  std::size_t window = 0, overlap = albertner::TaggerOptions::auto_size, batch = 8, threads = 1;
 };
+
+// The first positional is the model when it names a .safetensors file; otherwise every
+// positional is text and the bundled model (or $ALBERTNER_MODEL) tags it.
+bool ends_with_safetensors(const std::string& s) {
+  const std::string suffix = ".safetensors";
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string default_model() {
+  if (const char* env = std::getenv("ALBERTNER_MODEL")) return env;
+  for (const char* path : {ALBERTNER_BUILD_TREE_MODEL, ALBERTNER_INSTALLED_MODEL})
+    if (albertner::detail::file_exists(path)) return path;
+  return ALBERTNER_INSTALLED_MODEL;
+}
 
 using albertner::Entity;
 using albertner::detail::Json;
@@ -122,11 +136,16 @@ int run_tag(const TagArgs& a) {
   options.aggregation = conll ? albertner::Aggregation::none : *aggregation;
   if (conll) options.ignore_labels.clear(); // one line per token, O included
   options.window = a.window;
-  if (a.overlap_given) options.overlap = a.overlap; // otherwise the library's default for the window
+  options.overlap = a.overlap;
   options.batch_size = a.batch;
   options.threads = a.threads;
 
   std::vector<std::string> texts = a.texts;
+  std::string model = default_model();
+  if (!texts.empty() && ends_with_safetensors(texts.front())) {
+    model = texts.front();
+    texts.erase(texts.begin());
+  }
   if (texts.empty()) {
     std::size_t number = 0;
     for (const std::string& line : stdin_lines()) {
@@ -143,7 +162,7 @@ int run_tag(const TagArgs& a) {
       texts.push_back(text->as_string());
     }
   }
-  auto tagger = albertner::Tagger<float>::open(a.model, options);
+  auto tagger = albertner::Tagger<float>::open(model, options);
   if (!tagger.ok()) return fail(tagger.error());
   auto all = tagger->tag_batch(texts);
   if (!all.ok()) return fail(all.error());
@@ -183,22 +202,20 @@ int run_tag(const TagArgs& a) {
 void add_tag(CLI::App& app) {
   auto args = std::make_shared<TagArgs>();
   CLI::App* cmd = app.add_subcommand("tag", "Find entities in text");
-  cmd->add_option("MODEL", args->model, "Model file")->required();
-  cmd->add_option("TEXT", args->texts, "Texts (default: stdin, one text per line; JSON lines with --format jsonl)");
+  cmd->add_option("MODEL_AND_TEXT", args->texts,
+                  "[MODEL.safetensors] TEXT...: the model (default: the bundled CoNLL-2003 model, or $ALBERTNER_MODEL), "
+                  "then the texts (default: stdin, one text per line; JSON lines with --format jsonl)");
   cmd->add_option("--aggregation", args->aggregation, "none, simple, first, average or max")
       ->check(CLI::IsMember({"none", "simple", "first", "average", "max"}));
   cmd->add_option("--format", args->format, "json, jsonl, conll, pretty or html")
       ->check(CLI::IsMember({"json", "jsonl", "conll", "pretty", "html"}));
   cmd->add_option("--window", args->window, "Positions per window incl. [CLS]/[SEP] (default: the model's limit)");
-  CLI::Option* overlap = cmd->add_option("--overlap", args->overlap,
+  cmd->add_option("--overlap", args->overlap,
                                          "Tokens shared by consecutive windows of a long text (default: window / 4, "
                                          "128 for 512 positions)");
   cmd->add_option("--batch", args->batch, "Sequences per encoder call");
   cmd->add_option("--threads", args->threads, "Worker threads");
-  cmd->callback([args, overlap] {
-    args->overlap_given = overlap->count() > 0;
-    exit_status() = run_tag(*args);
-  });
+  cmd->callback([args] { exit_status() = run_tag(*args); });
 }
 
 } // namespace albertner_cli
