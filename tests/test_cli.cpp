@@ -966,11 +966,27 @@ TEST_CASE("cli tag: long texts are windowed; errors and usage") {
     CHECK(read_text(err) == "albertner: error: cannot write to standard output\n");
   }
 
+  // Without a model argument, the texts go to $ALBERTNER_MODEL (else the bundled model).
+  {
+    const std::string env_err = scratch() + "/env.err", env_out = scratch() + "/env.out";
+    const int rc = std::system(("ALBERTNER_MODEL=" + quote(*model) + " " + quote(binary()) +
+                                " tag 'George Washington went to Washington.' > " + quote(env_out) + " 2> " + quote(env_err))
+                                   .c_str());
+    CHECK((rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0));
+    CHECK(read_text(env_out) == cli({"tag", *model, "George Washington went to Washington."}).out);
+    const std::string missing = std::system(("ALBERTNER_MODEL=/nonexistent.safetensors " + quote(binary()) +
+                                             " tag x > " + quote(env_out) + " 2> " + quote(env_err))
+                                                .c_str()) != 0
+                                    ? read_text(env_err)
+                                    : std::string();
+    CHECK(missing.rfind("albertner: error: io: /nonexistent.safetensors", 0) == 0);
+    CHECK(read_text(env_out).empty());
+  }
+
   // Usage errors: CLI11 rejects them before anything runs.
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"tag", *model, "--aggregation", "longest", "x"},
-        std::vector<std::string>{"tag", *model, "--format", "xml", "x"}, std::vector<std::string>{"tag"},
-        std::vector<std::string>{"frobnicate"}}) {
+        std::vector<std::string>{"tag", *model, "--format", "xml", "x"}, std::vector<std::string>{"frobnicate"}}) {
     Output o = cli(args);
     INFO(joined(args) << "\nstderr: " << o.err);
     CHECK(o.status != 0);

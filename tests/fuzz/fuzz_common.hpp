@@ -38,11 +38,12 @@ inline std::vector<std::uint8_t> read_file_or_die(const std::string& path) {
   std::abort();
 }
 
-/// Any byte-level consumer must see every byte of a view it was handed; summing them lets ASan
-/// catch a view that reaches outside its buffer.
+/// Reads a view's first and last byte and one byte per 4 kB in between, so that ASan catches a
+/// view reaching outside its buffer without a full pass over megabytes of weights per execution.
 inline unsigned touch(const std::uint8_t* data, std::size_t n) {
-  unsigned sum = 0;
-  for (std::size_t i = 0; i < n; ++i) sum += data[i];
+  if (n == 0) return 0;
+  volatile unsigned sum = data[n - 1];
+  for (std::size_t i = 0; i < n; i += 4096) sum = sum + data[i];
   return sum;
 }
 
