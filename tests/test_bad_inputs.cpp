@@ -244,6 +244,23 @@ TEST_CASE("bad input: a model file path that does not exist") {
   CHECK_ERROR(Model::open(scratch() + "/no-such-model.safetensors"), errc::io, "no-such-model.safetensors: cannot open");
 }
 
+TEST_CASE("bad input: a JSON header of millions of tiny values is refused before it costs gigabytes") {
+  // Each value is ~100 bytes of DOM for 3 bytes of "[],": a 100 MB safetensors header took 3.6 GB
+  // before this limit (found while fuzzing, docs/robustness.md). The default bound is checked
+  // here with a small limit; the default itself caps such a header at ~0.5 GB.
+  CHECK(detail::JsonLimits{}.max_values == (std::size_t(1) << 22));
+  std::string text = "{\"a\":[";
+  for (int i = 0; i < 1000; ++i) text += "[],";
+  text += "[]]}";
+  detail::JsonLimits limits;
+  limits.max_values = 1000;
+  CHECK_ERROR(detail::parse_json(text, limits), errc::format, "more than 1000 values");
+  limits.max_values = 1002; // the object, the array and its 1001 items: one too few
+  CHECK_ERROR(detail::parse_json(text, limits), errc::format, "more than 1002 values");
+  limits.max_values = 1003;
+  CHECK(detail::parse_json(text, limits).ok());
+}
+
 // =============================================================================================
 // model files
 
@@ -390,6 +407,14 @@ TEST_CASE("bad input: a pickle calling subprocess.Popen") {
   CHECK_ERROR(read_bin(albertner_test::checkpoint(p.b, {})), errc::security,
               "global 'subprocess.Popen' is not in the allow-list");
   CHECK_FALSE(exists(s));
+}
+
+TEST_CASE("bad input: a pickle building millions of values is refused with bounded memory") {
+  // "Na" (NONE, APPEND) repeated: 2 bytes per ~90-byte node. 8M nodes (750 MB) were allowed before.
+  std::string pkl = "\x80\x02]";
+  for (std::size_t i = 0; i <= (std::size_t(1) << 21); ++i) pkl += "Na";
+  pkl += ".";
+  CHECK_ERROR(read_bin(albertner_test::checkpoint(pkl, {})), errc::format, "pickle: more than 2097152 values at byte");
 }
 
 TEST_CASE("bad input: a zip entry declaring a size far past the end of the file") {

@@ -162,9 +162,13 @@ inline void Json::dump_to(std::string& out) const {
   }
 }
 
-/// Limits that keep hostile input from exhausting the stack.
+/// Limits that keep hostile input from exhausting the stack or the heap. Each value costs about
+/// 100 bytes of DOM for as little as 2 bytes of text ("[],[],..."), so a 100 MB safetensors header
+/// could otherwise take gigabytes before being rejected; 4M values is far above any real
+/// config.json, tokenizer.json (~100k values) or safetensors header (~8 values per tensor).
 struct JsonLimits {
   int max_depth = 128;
+  std::size_t max_values = std::size_t(1) << 22;
 };
 
 class JsonParser {
@@ -197,6 +201,10 @@ private:
   }
   bool parse_value(Json& out, int depth) {
     if (depth > limits_.max_depth) { error_ = "nesting deeper than " + std::to_string(limits_.max_depth); return false; }
+    if (++values_ > limits_.max_values) {
+      error_ = "more than " + std::to_string(limits_.max_values) + " values";
+      return false;
+    }
     if (p_ >= end_) { error_ = "unexpected end of input"; return false; }
     switch (*p_) {
     case 'n': out = Json(); return literal("null");
@@ -349,6 +357,7 @@ private:
   const char* begin_;
   const char* end_;
   JsonLimits limits_;
+  std::size_t values_ = 0;
   std::string error_;
 };
 
