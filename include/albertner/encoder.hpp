@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -76,7 +77,7 @@ public:
   class Workspace {
     friend class Encoder<float>;
     std::vector<float> embedded_, hidden_, query_, key_, value_, context_, attention_, intermediate_, scores_,
-        key_bias_, logits_;
+        key_bias_, operands_, logits_;
   };
 
   /// Binds every weight of `config` by its Hugging Face state_dict name through `lookup`, a
@@ -102,6 +103,9 @@ private:
   };
 
   Encoder() = default;
+  /// Copies every Linear weight into the AVX-512 kernel's panel layout (a no-op for the portable
+  /// kernels): once, at load, instead of at every product.
+  void pack_weights();
   Status check_input(const EncoderInput& input) const;
   void run_layer(const Layer& layer, std::int64_t rows, std::int64_t batch, std::int64_t seq_len, Workspace& ws) const;
 
@@ -114,6 +118,7 @@ private:
   std::vector<std::vector<Layer>> groups_; ///< [num_hidden_groups][inner_group_num]
   std::vector<std::int64_t> schedule_;     ///< group run at each loop iteration
   detail::DenseF32 classifier_;
+  std::shared_ptr<const std::vector<float>> packed_; ///< owns every DenseF32::packed; shared by copies
 };
 
 template <class Lookup>
@@ -175,7 +180,26 @@ Result<Encoder<float>> Encoder<float>::create(const ModelConfig& config, Lookup&
     e.schedule_.push_back(g);
   }
   ALBERTNER_TRY(e.classifier_, dense("classifier", config.num_labels(), H));
+  e.pack_weights();
   return e;
+}
+
+inline void Encoder<float>::pack_weights() {
+  if (!detail::packed_kernels()) return;
+  std::vector<detail::DenseF32*> all = {&projection_, &classifier_};
+  for (auto& group : groups_)
+    for (Layer& l : group)
+      for (detail::DenseF32* d : {&l.query, &l.key, &l.value, &l.dense, &l.ffn, &l.ffn_output}) all.push_back(d);
+  std::size_t total = 0;
+  for (const detail::DenseF32* d : all) total += static_cast<std::size_t>(detail::packed_size(d->out, d->in));
+  auto arena = std::make_shared<std::vector<float>>(total);
+  float* next = arena->data();
+  for (detail::DenseF32* d : all) {
+    detail::pack_panels(d->weight, d->in, 1, d->out, d->in, next);
+    d->packed = next;
+    next += detail::packed_size(d->out, d->in);
+  }
+  packed_ = std::move(arena);
 }
 
 inline Status Encoder<float>::check_input(const EncoderInput& in) const {
@@ -230,19 +254,16 @@ inline void Encoder<float>::run_layer(const Layer& layer, std::int64_t rows, std
   detail::linear(layer.key, hidden, rows, ws.key_.data());
   detail::linear(layer.value, hidden, rows, ws.value_.data());
   detail::self_attention(ws.query_.data(), ws.key_.data(), ws.value_.data(), ws.key_bias_.data(), batch, seq_len,
-                         config_.num_attention_heads, config_.head_dim(), ws.context_.data(), ws.scores_.data());
-  detail::linear(layer.dense, ws.context_.data(), rows, attention);
-  detail::MatrixMapF(attention, rows, H) += detail::ConstMatrixMapF(hidden, rows, H);
+                         config_.num_attention_heads, config_.head_dim(), ws.context_.data(), ws.scores_.data(),
+                         ws.operands_.data());
+  detail::linear(layer.dense, ws.context_.data(), rows, attention, nullptr, hidden);
   detail::layer_norm_rows(attention, rows, H, layer.attention_norm.gamma, layer.attention_norm.beta,
                           config_.layer_norm_eps);
 
   float* intermediate = ws.intermediate_.data();
-  detail::linear(layer.ffn, attention, rows, intermediate);
-  detail::apply_activation(config_.hidden_act, intermediate,
-                           static_cast<std::size_t>(rows * config_.intermediate_size));
+  detail::linear(layer.ffn, attention, rows, intermediate, &config_.hidden_act);
   // The residual lives in `attention`, so the layer's output may overwrite its input.
-  detail::linear(layer.ffn_output, intermediate, rows, hidden);
-  detail::MatrixMapF(hidden, rows, H) += detail::ConstMatrixMapF(attention, rows, H);
+  detail::linear(layer.ffn_output, intermediate, rows, hidden, nullptr, attention);
   detail::layer_norm_rows(hidden, rows, H, layer.output_norm.gamma, layer.output_norm.beta, config_.layer_norm_eps);
 }
 
@@ -262,6 +283,7 @@ inline Result<EncoderOutput> Encoder<float>::forward(const EncoderInput& input, 
     detail::workspace_buffer(*v, rows * H);
   detail::workspace_buffer(ws.intermediate_, rows * config_.intermediate_size);
   detail::workspace_buffer(ws.scores_, T * T);
+  detail::workspace_buffer(ws.operands_, detail::attention_scratch_size(T, config_.head_dim()));
   float* key_bias = detail::workspace_buffer(ws.key_bias_, rows);
   float* logits = detail::workspace_buffer(ws.logits_, rows * labels);
 

@@ -1,6 +1,12 @@
-// fp32 building blocks of the encoder: Linear layers and multi-head self-attention over
-// row-major [tokens, features] activations, with Eigen doing the matrix products.
+// fp32 building blocks of the encoder: the matrix product with its epilogue, softmax rows and
+// multi-head self-attention over row-major [tokens, features] activations. Each entry point runs
+// the AVX-512 kernel when the CPU has it (detail/isa.hpp) and the portable Eigen code otherwise.
 #pragma once
+
+#include "activations.hpp"
+#include "avx512_kernels.hpp"
+#include "isa.hpp"
+#include "matmul_f32.hpp"
 
 #include <Eigen/Core>
 
@@ -12,16 +18,17 @@ namespace detail {
 
 using RowMatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 // Weights come from file mappings that only guarantee float alignment: every map is unaligned.
-using MatrixMapF = Eigen::Map<RowMatrixF, Eigen::Unaligned>;
-using ConstMatrixMapF = Eigen::Map<const RowMatrixF, Eigen::Unaligned>;
 using ConstRowVectorMapF = Eigen::Map<const Eigen::RowVectorXf, Eigen::Unaligned>;
 using StridedMatrixMapF = Eigen::Map<RowMatrixF, Eigen::Unaligned, Eigen::OuterStride<>>;
 using ConstStridedMatrixMapF = Eigen::Map<const RowMatrixF, Eigen::Unaligned, Eigen::OuterStride<>>;
+using ConstGeneralMatrixMapF = Eigen::Map<const RowMatrixF, Eigen::Unaligned, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
 
-/// A torch.nn.Linear: weight [out, in] row-major, bias [out]; not owned.
+/// A torch.nn.Linear: weight [out, in] row-major, bias [out]; not owned. `packed`: the weight in
+/// pack_panels' layout, made once at load where the AVX-512 kernel runs, else null.
 struct DenseF32 {
   const float* weight = nullptr;
   const float* bias = nullptr;
+  const float* packed = nullptr;
   std::int64_t out = 0;
   std::int64_t in = 0;
 };
@@ -32,41 +39,123 @@ struct NormF32 {
   const float* beta = nullptr;
 };
 
-/// y[rows, out] = x[rows, in] * W^T + b.
-inline void linear(const DenseF32& d, const float* x, std::int64_t rows, float* y) {
-  MatrixMapF out(y, rows, d.out);
-  out.noalias() = ConstMatrixMapF(x, rows, d.in) * ConstMatrixMapF(d.weight, d.out, d.in).transpose();
-  out.rowwise() += ConstRowVectorMapF(d.bias, d.out);
+/// Columns [n_begin, n_end) of m with Eigen.
+inline void matmul_portable(const MatmulF32& m, std::int64_t n_begin, std::int64_t n_end) {
+  const std::int64_t n = n_end - n_begin;
+  StridedMatrixMapF c(m.c + n_begin, m.rows, n, Eigen::OuterStride<>(m.ldc));
+  c.noalias() = ConstStridedMatrixMapF(m.a, m.rows, m.depth, Eigen::OuterStride<>(m.lda)) *
+                ConstGeneralMatrixMapF(m.w + n_begin * m.ldw, n, m.depth,
+                                       Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(m.ldw, m.wk))
+                    .transpose();
+  if (m.divisor != 1.0f) c /= m.divisor;
+  if (m.bias) c.rowwise() += ConstRowVectorMapF(m.bias + n_begin, n);
+  if (m.fused_act)
+    for (std::int64_t r = 0; r < m.rows; ++r) apply_activation(m.act, &c(r, 0), static_cast<std::size_t>(n));
+  if (m.residual) c += ConstStridedMatrixMapF(m.residual + n_begin, m.rows, n, Eigen::OuterStride<>(m.ldr));
+}
+
+/// Whether the AVX-512 kernel runs, and so wants its right-hand sides packed.
+inline bool packed_kernels() noexcept { return active_kernel_isa() == KernelIsa::avx512; }
+
+/// Columns [n_begin, n_end) of m (see MatmulF32); several calls may split one product between
+/// threads at multiples of kPanelWidth.
+inline void matmul(const MatmulF32& m, std::int64_t n_begin, std::int64_t n_end) {
+#if ALBERTNER_X86_KERNELS
+  if (m.packed)
+    return avx512::matmul(m, n_begin / kPanelWidth, (n_end + kPanelWidth - 1) / kPanelWidth);
+#endif
+  matmul_portable(m, n_begin, n_end);
+}
+
+inline void matmul(const MatmulF32& m) { matmul(m, 0, m.cols); }
+
+/// Packs m's w into `scratch` (packed_size(cols, depth) floats) when the packed kernel runs:
+/// for right-hand sides that change with every call, such as one head's keys.
+inline void pack_operand(MatmulF32& m, float* scratch) {
+  if (!packed_kernels()) return;
+  pack_panels(m.w, m.ldw, m.wk, m.cols, m.depth, scratch);
+  m.packed = scratch;
+}
+
+/// y[rows, out] = x[rows, in] * W^T + b, then `act` when given, then + residual [rows, out].
+inline void linear(const DenseF32& d, const float* x, std::int64_t rows, float* y, const activation* act = nullptr,
+                   const float* residual = nullptr) {
+  MatmulF32 m;
+  m.a = x;
+  m.lda = d.in;
+  m.w = d.weight;
+  m.ldw = d.in;
+  m.packed = d.packed;
+  m.c = y;
+  m.ldc = d.out;
+  m.rows = rows;
+  m.cols = d.out;
+  m.depth = d.in;
+  m.bias = d.bias;
+  if (act) {
+    m.fused_act = true;
+    m.act = *act;
+  }
+  m.residual = residual;
+  m.ldr = d.out;
+  matmul(m);
+}
+
+/// Each row of x ([rows, cols], leading dimension ld) becomes exp(v - max) / sum, as torch's softmax.
+inline void softmax_rows(float* x, std::int64_t rows, std::int64_t cols, std::int64_t ld) {
+#if ALBERTNER_X86_KERNELS
+  if (active_kernel_isa() == KernelIsa::avx512) return avx512::softmax_rows(x, rows, cols, ld);
+#endif
+  for (std::int64_t r = 0; r < rows; ++r) {
+    Eigen::Map<Eigen::ArrayXf> row(x + r * ld, cols);
+    row = (row - row.maxCoeff()).exp();
+    row /= row.sum();
+  }
+}
+
+/// Floats of scratch that self_attention needs for one head's packed keys or values.
+inline std::int64_t attention_scratch_size(std::int64_t seq_len, std::int64_t head_dim) {
+  const std::int64_t keys = packed_size(seq_len, head_dim), values = packed_size(head_dim, seq_len);
+  return keys > values ? keys : values;
 }
 
 /// Scaled dot-product attention of every head of every sequence. q, k, v and ctx are
 /// [batch * seq_len, heads * head_dim] with the head as the major part of a row (Hugging
 /// Face's view/permute). key_bias [batch * seq_len] is added to the scores of each key
-/// (0 or -FLT_MAX, HF's additive mask); scores is scratch of seq_len * seq_len floats.
+/// (0 or -FLT_MAX, HF's additive mask). Scratch: scores seq_len^2 floats, operands
+/// attention_scratch_size floats.
 inline void self_attention(const float* q, const float* k, const float* v, const float* key_bias, std::int64_t batch,
-                           std::int64_t seq_len, std::int64_t heads, std::int64_t head_dim, float* ctx, float* scores) {
+                           std::int64_t seq_len, std::int64_t heads, std::int64_t head_dim, float* ctx, float* scores,
+                           float* operands) {
   const std::int64_t width = heads * head_dim;
+  MatmulF32 qk; // scores[query, key] = q . k over one head's features
+  qk.lda = qk.ldw = width;
+  qk.c = scores;
+  qk.ldc = qk.rows = qk.cols = seq_len;
+  qk.depth = head_dim;
   // HF divides by math.sqrt(head_dim), a double that torch rounds to float.
-  const float divisor = static_cast<float>(std::sqrt(static_cast<double>(head_dim)));
-  const Eigen::OuterStride<> stride(width);
-  MatrixMapF s(scores, seq_len, seq_len);
+  qk.divisor = static_cast<float>(std::sqrt(static_cast<double>(head_dim)));
+  MatmulF32 pv; // ctx[query, feature] = sum over keys of scores[query, key] * v[key, feature]
+  pv.a = scores;
+  pv.lda = pv.rows = pv.depth = seq_len;
+  pv.ldw = 1;
+  pv.wk = width;
+  pv.ldc = width;
+  pv.cols = head_dim;
   for (std::int64_t b = 0; b < batch; ++b) {
     const std::int64_t row0 = b * seq_len * width;
-    const ConstRowVectorMapF bias(key_bias + b * seq_len, seq_len);
+    qk.bias = key_bias + b * seq_len;
     for (std::int64_t h = 0; h < heads; ++h) {
       const std::int64_t offset = row0 + h * head_dim;
-      ConstStridedMatrixMapF qh(q + offset, seq_len, head_dim, stride);
-      ConstStridedMatrixMapF kh(k + offset, seq_len, head_dim, stride);
-      ConstStridedMatrixMapF vh(v + offset, seq_len, head_dim, stride);
-      s.noalias() = qh * kh.transpose();
-      s /= divisor;
-      s.rowwise() += bias;
-      for (std::int64_t r = 0; r < seq_len; ++r) {
-        auto row = s.row(r).array();
-        row = (row - row.maxCoeff()).exp();
-        row /= row.sum();
-      }
-      StridedMatrixMapF(ctx + offset, seq_len, head_dim, stride).noalias() = s * vh;
+      qk.a = q + offset;
+      qk.w = k + offset;
+      pack_operand(qk, operands);
+      matmul(qk);
+      softmax_rows(scores, seq_len, seq_len, seq_len);
+      pv.w = v + offset;
+      pack_operand(pv, operands);
+      pv.c = ctx + offset;
+      matmul(pv);
     }
   }
 }

@@ -1,6 +1,9 @@
 // LayerNorm over the last dimension, as torch.nn.LayerNorm computes it at inference.
 #pragma once
 
+#include "avx512_kernels.hpp"
+#include "isa.hpp"
+
 #include <cmath>
 #include <cstdint>
 
@@ -11,7 +14,7 @@ namespace detail {
 /// y = (x - mean) / sqrt(var + eps) * gamma + beta with the biased variance. The moments are
 /// accumulated in double so that long rows lose nothing to summation order; the affine part
 /// runs in float like PyTorch's kernel (x * rstd - mean * rstd, then gamma and beta).
-inline void layer_norm_rows(float* x, std::int64_t rows, std::int64_t cols, const float* gamma, const float* beta,
+inline void layer_norm_rows_portable(float* x, std::int64_t rows, std::int64_t cols, const float* gamma, const float* beta,
                             double eps) noexcept {
   for (std::int64_t r = 0; r < rows; ++r) {
     float* row = x + r * cols;
@@ -28,6 +31,15 @@ inline void layer_norm_rows(float* x, std::int64_t rows, std::int64_t cols, cons
     const float shift = static_cast<float>(-mean * rstd);
     for (std::int64_t c = 0; c < cols; ++c) row[c] = (row[c] * scale + shift) * gamma[c] + beta[c];
   }
+}
+
+/// Dispatches to the AVX-512 kernel (same math, moments in double 8 lanes at a time) where present.
+inline void layer_norm_rows(float* x, std::int64_t rows, std::int64_t cols, const float* gamma, const float* beta,
+                            double eps) noexcept {
+#if ALBERTNER_X86_KERNELS
+  if (active_kernel_isa() == KernelIsa::avx512) return avx512::layer_norm_rows(x, rows, cols, gamma, beta, eps);
+#endif
+  layer_norm_rows_portable(x, rows, cols, gamma, beta, eps);
 }
 
 } // namespace detail

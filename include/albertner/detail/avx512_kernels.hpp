@@ -1,0 +1,224 @@
+// AVX-512 fp32 kernels: the matrix product with its fused epilogue, softmax rows and LayerNorm.
+// Each function carries its own target attribute, so this header compiles with any flags and
+// the functions run only where detail::active_kernel_isa() found AVX-512.
+#pragma once
+
+#include "isa.hpp"
+
+#if ALBERTNER_X86_KERNELS
+
+#include "matmul_f32.hpp"
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+// GCC 12 flags the intrinsics' own `__m512 __Y = __Y;` (an intentionally undefined register) when
+// they are inlined here; the warning is about the compiler's header, not this code.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+#define ALBERTNER_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
+
+namespace albertner {
+namespace detail {
+namespace avx512 {
+
+inline __mmask16 lanes(std::int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1u); }
+
+/// e^x within ~1 ulp: x = n ln2 + r with |r| <= ln2/2, a degree-7 Taylor polynomial for e^r and
+/// an exact scaling by 2^n (vscalefps), which also gives denormals, 0 and inf where expf does.
+/// NaN stays NaN (the clamps keep their NaN operand second).
+ALBERTNER_AVX512 inline __m512 exp(__m512 x) {
+  const __m512 clamped = _mm512_min_ps(_mm512_set1_ps(88.7228394f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(clamped, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), clamped); // ln2's high bits: exact product
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-06f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+  for (float c : {1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f})
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+  return _mm512_scalef_ps(p, n);
+}
+
+/// x * sigmoid(2u) = 0.5 x (1 + tanh(u)), the identity behind the tanh GELUs; it keeps full relative
+/// precision where 1 + tanh(u) cancels.
+ALBERTNER_AVX512 inline __m512 x_sigmoid_2u(__m512 x, __m512 u) {
+  const __m512 e = exp(_mm512_mul_ps(u, _mm512_set1_ps(-2.0f)));
+  return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+/// The activations of detail::apply_activation, 16 lanes at a time.
+ALBERTNER_AVX512 inline __m512 activate(activation act, __m512 x) {
+  switch (act) {
+  case activation::gelu_new: {
+    const __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+    const __m512 inner = _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x);
+    return x_sigmoid_2u(x, _mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f), inner));
+  }
+  case activation::gelu_fast: {
+    const __m512 poly = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_set1_ps(0.044715f), x), x, _mm512_set1_ps(1.0f));
+    return x_sigmoid_2u(x, _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.7978845608f)), poly));
+  }
+  case activation::gelu: {
+    // x * (1 - erfc(x / sqrt 2) / 2), erfc from the Chebyshev fit of Numerical Recipes (erfcc,
+    // fractional error < 1.2e-7 everywhere), so small GELU outputs keep their relative precision.
+    const __m512 z = _mm512_abs_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752440f)));
+    const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(_mm512_set1_ps(0.5f), z, _mm512_set1_ps(1.0f)));
+    __m512 p = _mm512_set1_ps(0.17087277f);
+    for (float c : {-0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f, 0.09678418f, 0.37409196f,
+                    1.00002368f, -1.26551223f})
+      p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(c));
+    const __m512 half_erfc_abs =
+        _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), t), exp(_mm512_fnmadd_ps(z, z, p)));
+    // x >= 0: erfc(z) = ans; x < 0: erfc = 2 - ans, so the factor is ans / 2.
+    const __mmask16 negative = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+    const __m512 factor =
+        _mm512_mask_blend_ps(negative, _mm512_sub_ps(_mm512_set1_ps(1.0f), half_erfc_abs), half_erfc_abs);
+    return _mm512_mul_ps(x, factor);
+  }
+  case activation::relu: return _mm512_max_ps(_mm512_setzero_ps(), x); // NaN passes, as in torch.relu
+  }
+  return x;
+}
+
+/// Epilogue of one 16-column vector of row r at column n0 (cols: how many of its lanes are real).
+ALBERTNER_AVX512 inline void finish(const MatmulF32& m, __m512 y, std::int64_t r, std::int64_t n0, __mmask16 cols) {
+  if (m.divisor != 1.0f) y = _mm512_div_ps(y, _mm512_set1_ps(m.divisor));
+  if (m.bias) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(cols, m.bias + n0));
+  if (m.fused_act) y = activate(m.act, y);
+  if (m.residual) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(cols, m.residual + r * m.ldr + n0));
+  float* dst = m.c + r * m.ldc + n0;
+  if (cols == 0xFFFF)
+    _mm512_storeu_ps(dst, y); // masked stores are slow on some CPUs (Zen 4)
+  else
+    _mm512_mask_storeu_ps(dst, cols, y);
+}
+
+/// Rows [r0, r0 + R) x panels [p0, p0 + P) of m: R * P accumulators, each step one panel row
+/// per panel and one broadcast per row, so the loads stay well below the FMAs.
+template <int R, int P>
+ALBERTNER_AVX512 inline void matmul_tile(const MatmulF32& m, std::int64_t r0, std::int64_t p0) {
+  __m512 acc[R][P];
+  for (auto& row : acc)
+    for (auto& x : row) x = _mm512_setzero_ps();
+  const std::int64_t K = m.depth;
+  const float* panel = m.packed + p0 * K * kPanelWidth;
+  const float* a = m.a + r0 * m.lda;
+  for (std::int64_t k = 0; k < K; ++k, panel += kPanelWidth) {
+    __m512 w[P];
+#pragma GCC unroll 2
+    for (int p = 0; p < P; ++p) w[p] = _mm512_loadu_ps(panel + p * K * kPanelWidth);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      const __m512 x = _mm512_set1_ps(a[i * m.lda + k]);
+#pragma GCC unroll 2
+      for (int p = 0; p < P; ++p) acc[i][p] = _mm512_fmadd_ps(x, w[p], acc[i][p]);
+    }
+  }
+  for (int p = 0; p < P; ++p) {
+    const std::int64_t n0 = (p0 + p) * kPanelWidth;
+    const __mmask16 cols = lanes(m.cols - n0);
+    for (int i = 0; i < R; ++i) finish(m, acc[i][p], r0 + i, n0, cols);
+  }
+}
+
+template <int P>
+ALBERTNER_AVX512 inline void matmul_rows(const MatmulF32& m, std::int64_t r_begin, std::int64_t r_end, std::int64_t p0) {
+  std::int64_t r0 = r_begin;
+  for (; r0 + 8 <= r_end; r0 += 8) matmul_tile<8, P>(m, r0, p0);
+  switch (r_end - r0) {
+  case 1: return matmul_tile<1, P>(m, r0, p0);
+  case 2: return matmul_tile<2, P>(m, r0, p0);
+  case 3: return matmul_tile<3, P>(m, r0, p0);
+  case 4: return matmul_tile<4, P>(m, r0, p0);
+  case 5: return matmul_tile<5, P>(m, r0, p0);
+  case 6: return matmul_tile<6, P>(m, r0, p0);
+  case 7: return matmul_tile<7, P>(m, r0, p0);
+  default: return;
+  }
+}
+
+/// Panels [p_begin, p_end) of m (m.packed set). Two panels of w (2 * 16 * depth floats) stay in
+/// L2 while a block of rows streams past them; row blocks of 192 keep a (and c) in L2 as well.
+ALBERTNER_AVX512 inline void matmul(const MatmulF32& m, std::int64_t p_begin, std::int64_t p_end) {
+  constexpr std::int64_t kRowBlock = 192;
+  for (std::int64_t rb = 0; rb < m.rows; rb += kRowBlock) {
+    const std::int64_t re = rb + kRowBlock < m.rows ? rb + kRowBlock : m.rows;
+    std::int64_t p0 = p_begin;
+    for (; p0 + 2 <= p_end; p0 += 2) matmul_rows<2>(m, rb, re, p0);
+    if (p0 < p_end) matmul_rows<1>(m, rb, re, p0);
+  }
+}
+
+/// Each of `rows` rows of x ([rows, cols], leading dimension ld) becomes its softmax:
+/// exp(v - max) / sum, as torch computes it.
+ALBERTNER_AVX512 inline void softmax_rows(float* x, std::int64_t rows, std::int64_t cols, std::int64_t ld) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* row = x + r * ld;
+    __m512 mx = _mm512_set1_ps(-__builtin_inff());
+    for (std::int64_t c = 0; c < cols; c += 16)
+      mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(_mm512_set1_ps(-__builtin_inff()), lanes(cols - c), row + c));
+    const __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+    __m512 sum = _mm512_setzero_ps();
+    for (std::int64_t c = 0; c < cols; c += 16) {
+      const __mmask16 k = lanes(cols - c);
+      const __m512 e = exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, row + c), max));
+      _mm512_mask_storeu_ps(row + c, k, e);
+      sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(k, e));
+    }
+    const __m512 total = _mm512_set1_ps(_mm512_reduce_add_ps(sum));
+    for (std::int64_t c = 0; c < cols; c += 16) {
+      const __mmask16 k = lanes(cols - c);
+      _mm512_mask_storeu_ps(row + c, k, _mm512_div_ps(_mm512_maskz_loadu_ps(k, row + c), total));
+    }
+  }
+}
+
+/// detail::layer_norm_rows, with the moments accumulated in double 8 lanes at a time.
+ALBERTNER_AVX512 inline void layer_norm_rows(float* x, std::int64_t rows, std::int64_t cols, const float* gamma,
+                                             const float* beta, double eps) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* row = x + r * cols;
+    __m512d sum = _mm512_setzero_pd();
+    for (std::int64_t c = 0; c < cols; c += 16) {
+      const __m512 v = _mm512_maskz_loadu_ps(lanes(cols - c), row + c);
+      sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+      sum = _mm512_add_pd(sum, _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)));
+    }
+    const double mean = _mm512_reduce_add_pd(sum) / static_cast<double>(cols);
+    const __m512d m = _mm512_set1_pd(mean);
+    __m512d squares = _mm512_setzero_pd();
+    for (std::int64_t c = 0; c < cols; c += 16) {
+      const __mmask16 k = lanes(cols - c);
+      const __m512 v = _mm512_maskz_loadu_ps(k, row + c);
+      const __m512d lo = _mm512_maskz_sub_pd(static_cast<__mmask8>(k), _mm512_cvtps_pd(_mm512_castps512_ps256(v)), m);
+      const __m512d hi =
+          _mm512_maskz_sub_pd(static_cast<__mmask8>(k >> 8), _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)), m);
+      squares = _mm512_fmadd_pd(lo, lo, squares);
+      squares = _mm512_fmadd_pd(hi, hi, squares);
+    }
+    const double rstd = 1.0 / __builtin_sqrt(_mm512_reduce_add_pd(squares) / static_cast<double>(cols) + eps);
+    const __m512 scale = _mm512_set1_ps(static_cast<float>(rstd));
+    const __m512 shift = _mm512_set1_ps(static_cast<float>(-mean * rstd));
+    for (std::int64_t c = 0; c < cols; c += 16) {
+      const __mmask16 k = lanes(cols - c);
+      const __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, row + c), scale, shift);
+      _mm512_mask_storeu_ps(row + c, k,
+                            _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(k, gamma + c), _mm512_maskz_loadu_ps(k, beta + c)));
+    }
+  }
+}
+
+} // namespace avx512
+} // namespace detail
+} // namespace albertner
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#endif

@@ -1,0 +1,58 @@
+// One description of a matrix product with its fused epilogue, shared by the portable and the
+// AVX-512 kernels so that both compute the same thing in the same order.
+#pragma once
+
+#include "../config.hpp"
+
+#include <cstdint>
+
+namespace albertner {
+namespace detail {
+
+/// Columns per panel of a packed right-hand side (one AVX-512 register of floats).
+constexpr std::int64_t kPanelWidth = 16;
+
+/// Floats that pack_panels writes for `cols` columns of `depth`.
+inline std::int64_t packed_size(std::int64_t cols, std::int64_t depth) {
+  return (cols + kPanelWidth - 1) / kPanelWidth * kPanelWidth * depth;
+}
+
+/// out[p][k][j] = w[(16 p + j) * n_stride + k * k_stride] (0 past `cols`): each panel holds 16
+/// columns, contiguous for every k, the order in which the AVX-512 kernel reads them.
+inline void pack_panels(const float* w, std::int64_t n_stride, std::int64_t k_stride, std::int64_t cols,
+                        std::int64_t depth, float* out) {
+  for (std::int64_t p = 0; p * kPanelWidth < cols; ++p)
+    for (std::int64_t k = 0; k < depth; ++k, out += kPanelWidth)
+      for (std::int64_t j = 0; j < kPanelWidth; ++j) {
+        const std::int64_t n = p * kPanelWidth + j;
+        out[j] = n < cols ? w[n * n_stride + k * k_stride] : 0.0f;
+      }
+}
+
+/// c[r, n] = ((a[r, :] . w[n, :]) / divisor + bias[n]) -> act -> + residual[r, n]
+/// for r < rows, n < cols, dot products over `depth`. a, c and residual are row-major with
+/// their own leading dimension; w[n, k] is at w + n * ldw + k * wk, so the same call serves a
+/// Linear layer (w = torch's [out, in] weight as stored in the file), Q.K^T of one head and the
+/// attention-weighted sum of values. `packed` is w in pack_panels' layout; when set (only where
+/// the AVX-512 kernel runs) the kernel reads it instead of w. Each epilogue step is skipped when
+/// absent: divisor 1, bias null, `fused_act` false, residual null.
+struct MatmulF32 {
+  const float* a = nullptr;
+  std::int64_t lda = 0;
+  const float* w = nullptr;
+  std::int64_t ldw = 0;
+  std::int64_t wk = 1;
+  const float* packed = nullptr;
+  float* c = nullptr;
+  std::int64_t ldc = 0;
+  std::int64_t rows = 0, cols = 0, depth = 0;
+  float divisor = 1.0f;
+  const float* bias = nullptr;
+  bool fused_act = false;
+  activation act = activation::gelu_new;
+  const float* residual = nullptr;
+  std::int64_t ldr = 0;
+};
+
+} // namespace detail
+} // namespace albertner
