@@ -7,6 +7,7 @@
 #include <albertner/converter.hpp>
 #include <albertner/detail/torch_bin.hpp>
 
+#include "check_error.hpp"
 #include "shared.hpp"
 #include "synthetic_model.hpp"
 #include "torch_zip.hpp"
@@ -30,15 +31,6 @@ using albertner_test::SyntheticTensor;
 namespace {
 
 using Bytes = std::vector<std::uint8_t>;
-
-#define CHECK_ERROR(result, want_code, needle)                                                     \
-  do {                                                                                             \
-    const auto& r_ = (result);                                                                     \
-    REQUIRE_FALSE(r_.ok());                                                                        \
-    INFO(r_.error().what());                                                                       \
-    CHECK(r_.error().code() == (want_code));                                                       \
-    CHECK(r_.error().message().find(needle) != std::string::npos);                                 \
-  } while (0)
 
 // ---- temporary files -------------------------------------------------------------------------
 

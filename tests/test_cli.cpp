@@ -1,8 +1,8 @@
 // The albertner command-line tool, run as a separate process: convert (both weights files), info,
 // logits against Hugging Face's outputs (golden/tiny), tokenize against Hugging Face tokenizers'
 // output (golden/tokenizer), tag in every format and aggregation (and against Hugging Face's
-// pipeline, golden/pipeline), and the error contract: exit status != 0, nothing on stdout, exactly
-// one line on stderr starting "albertner: error:".
+// pipeline, golden/pipeline), bench's JSON lines, and the error contract: exit status != 0, nothing
+// on stdout, exactly one line on stderr starting "albertner: error:".
 #include "shared.hpp"
 
 #include <albertner/detail/json.hpp>
@@ -401,7 +401,8 @@ TEST_CASE("cli: no subcommand, --help and --version") {
   CHECK(o.out.empty());
   CHECK(o.err.rfind("albertner: error:", 0) == 0);
   o = check_ok({"--help"});
-  for (const char* sub : {"convert", "info", "logits", "tokenize", "tag"}) CHECK(o.out.find(sub) != std::string::npos);
+  for (const char* sub : {"convert", "info", "logits", "tokenize", "tag", "bench"})
+    CHECK(o.out.find(sub) != std::string::npos);
   o = check_ok({"--version"});
   CHECK(o.out.rfind("albertner ", 0) == 0);
 }
@@ -620,6 +621,40 @@ TEST_CASE("cli logits: errors") {
   for (int i = 0; i < 62; ++i) row64 += ",5";
   row64 += ",3]";
   check_ok({"logits", *model}, "{\"input_ids\": [" + row64 + "]}");
+}
+
+TEST_CASE("cli bench: one JSON line per length, in ort.mjs's key order; lengths past the model's limit fail") {
+  if (!have_binary()) return;
+  const std::string* model = converted("tiny");
+  if (!model) return;
+  Output o = check_ok({"bench", *model, "--lens", "8,16", "--runs", "3", "--warmup", "1"});
+  const std::vector<std::string> lines = lines_of(o.out);
+  REQUIRE(lines.size() == 2);
+  const std::int64_t seqs[] = {8, 16};
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    INFO(lines[i]);
+    const Json j = parse(lines[i]);
+    REQUIRE(j.is_object());
+    std::vector<std::string> got;
+    for (const auto& m : j.members()) got.push_back(m.first);
+    CHECK(got ==
+          std::vector<std::string>{"engine", "threads", "batch", "seq", "runs", "median_ms", "min_ms", "max_ms"});
+    CHECK(member(j, "engine").as_string() == "albertner");
+    CHECK(int_at(j, "threads") == 1);
+    CHECK(int_at(j, "batch") == 1);
+    CHECK(int_at(j, "seq") == seqs[i]);
+    CHECK(int_at(j, "runs") == 3);
+    const double median = member(j, "median_ms").as_double(), min = member(j, "min_ms").as_double(),
+                 max = member(j, "max_ms").as_double();
+    CHECK(min > 0);
+    CHECK(min <= median);
+    CHECK(median <= max);
+  }
+  Output bad = cli({"bench", *model, "--lens", "8,100000", "--runs", "1"});
+  check_fails(bad, "length past max_position_embeddings");
+  CHECK(bad.err.find("100000") != std::string::npos);
+  check_fails(cli({"bench", *model, "--threads", "0"}), "no threads");
+  check_fails(cli({"bench", scratch() + "/missing.safetensors"}), "missing model");
 }
 
 TEST_CASE("cli tokenize: golden/tokenizer text cases, as JSON lines and as arguments") {

@@ -2,6 +2,7 @@
 // model.safetensors and from pytorch_model.bin, golden/base) converted to albertner model files,
 // opened with Model::open, must reproduce every stage of Hugging Face's forward pass; and every
 // way a checkpoint or a model file can be wrong ends in an error that says what and where.
+#include "check_error.hpp"
 #include "golden.hpp"
 #include "shared.hpp"
 #include "torch_zip.hpp"
@@ -50,15 +51,6 @@ std::string all_notes(const ConvertReport& r) {
   for (const std::string& n : r.notes) s += n + "\n";
   return s;
 }
-
-#define CHECK_ERROR(result, want_code, needle)                                  \
-  do {                                                                          \
-    auto&& r_ = (result);                                                       \
-    REQUIRE_FALSE(r_.ok());                                                     \
-    INFO(r_.error().what());                                                    \
-    CHECK(r_.error().code() == (want_code));                                    \
-    CHECK(contains(r_.error().message(), needle));                              \
-  } while (0)
 
 /// The names of the entries of `folder` ("." and ".." left out).
 std::set<std::string> list_folder(const std::string& folder) {

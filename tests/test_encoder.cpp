@@ -1,6 +1,7 @@
 // The fp32 encoder against Hugging Face's outputs (golden/tiny, golden/base), against a naive
 // double-precision reference on synthetic models with several groups and inner layers, and its
 // error paths.
+#include "check_error.hpp"
 #include "golden.hpp"
 #include "shared.hpp"
 
@@ -279,6 +280,94 @@ TEST_CASE("synthetic groups and inner layers match a naive reference for every a
     MESSAGE("synthetic " << std::string(albertner::activation_name(act)) << ": max abs logits error " << err);
     CHECK(err <= 1e-4);
   }
+}
+
+TEST_CASE("wide layers: several panels, row tiles and tails match the naive reference; 2 and 3 threads give "
+          "the same outputs as 1") {
+  // Sizes chosen to cross the AVX-512 kernel's units: 80 columns = 5 panels of 16 (an odd pair),
+  // 38 rows = four 8-row tiles + 6, depths 20 / 80 / 100 with tails, head_dim 16.
+  ModelConfig config = synthetic_config();
+  config.embedding_size = 20;
+  config.hidden_size = 80;
+  config.num_attention_heads = 5;
+  config.intermediate_size = 100;
+  config.max_position_embeddings = 19;
+  config.num_hidden_layers = 2;
+  config.num_hidden_groups = 1;
+  config.inner_group_num = 1;
+  SyntheticModel model = make_synthetic(config, 11);
+  auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+  REQUIRE(encoder.ok());
+  std::vector<std::int64_t> ids(38), types(38, 0), mask(38, 1);
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>((i * 7 + 3) % 23);
+  for (std::size_t i = 30; i < 38; ++i) mask[i] = 0; // the second row padded after 11 tokens
+  EncoderInput in;
+  in.batch = 2;
+  in.seq_len = 19;
+  in.input_ids = ids.data();
+  in.token_type_ids = types.data();
+  in.attention_mask = mask.data();
+
+  Encoder<float>::Workspace one;
+  auto out = encoder->forward(in, one);
+  REQUIRE(out.ok());
+  const Matrix ref = ref_forward(model, in);
+  double err = 0;
+  for (std::size_t r = 0; r < ref.size(); ++r)
+    for (std::size_t c = 0; c < ref[r].size(); ++c)
+      if (mask[r]) err = std::max(err, std::fabs(double(out->logits[r * ref[r].size() + c]) - ref[r][c]));
+  MESSAGE("wide synthetic (" << std::string(albertner::kernel_isa_name(albertner::kernel_isa()))
+                             << " kernels): max abs logits error " << err);
+  CHECK(err <= 1e-4);
+
+  const std::vector<float> logits(out->logits, out->logits + 38 * 3), hidden(out->last_hidden_state, out->last_hidden_state + 38 * 80);
+  for (std::size_t threads : {2, 3}) {
+    CAPTURE(threads);
+    Encoder<float>::Workspace ws;
+    REQUIRE(ws.set_threads(threads).ok());
+    CHECK(ws.threads() == threads);
+    auto again = encoder->forward(in, ws);
+    REQUIRE(again.ok());
+    if (albertner::kernel_isa() == albertner::KernelIsa::avx512) {
+      // Each thread computes whole columns with the same instructions: the split changes nothing.
+      CHECK(std::equal(logits.begin(), logits.end(), again->logits));
+      CHECK(std::equal(hidden.begin(), hidden.end(), again->last_hidden_state));
+    } else { // Eigen's blocking depends on the product's width, so sums may round differently
+      double diff = 0;
+      for (std::size_t i = 0; i < logits.size(); ++i) diff = std::max(diff, std::fabs(double(logits[i]) - again->logits[i]));
+      CHECK(diff <= 1e-5);
+    }
+  }
+  Encoder<float>::Workspace ws;
+  CHECK_ERROR(ws.set_threads(0), errc::invalid_input, "threads must be at least 1");
+}
+
+TEST_CASE("workspace: its size is known before the first call, and reserve() grows it up front") {
+  ModelConfig config = synthetic_config();
+  SyntheticModel model = make_synthetic(config, 5);
+  auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+  REQUIRE(encoder.ok());
+  SyntheticBatch batch;
+  for (std::size_t threads : {1, 2}) {
+    CAPTURE(threads);
+    Encoder<float>::Workspace ws;
+    REQUIRE(ws.set_threads(threads).ok());
+    CHECK(ws.bytes() == 0);
+    const std::size_t expected = encoder->workspace_bytes(2, 7, threads);
+    CHECK(expected > 0);
+    REQUIRE(encoder->forward(batch.input(), ws).ok());
+    CHECK(ws.bytes() == expected);
+
+    Encoder<float>::Workspace reserved;
+    REQUIRE(reserved.set_threads(threads).ok());
+    REQUIRE(encoder->reserve(reserved, 2, 7).ok());
+    CHECK(reserved.bytes() == expected);
+    REQUIRE(encoder->forward(batch.input(), reserved).ok());
+    CHECK(reserved.bytes() == expected); // smaller or equal shapes never grow it
+  }
+  Encoder<float>::Workspace ws;
+  CHECK_ERROR(encoder->reserve(ws, 1, 10), errc::invalid_input, "seq_len = 10 is out of range [1, 9]");
+  CHECK_ERROR(encoder->reserve(ws, 0, 4), errc::invalid_input, "batch = 0 must be at least 1");
 }
 
 TEST_CASE("defaults: no token types and no mask mean all 0 and all 1") {

@@ -7,6 +7,7 @@
 #include <albertner/detail/zip.hpp>
 #include <albertner/safetensors.hpp>
 
+#include "check_error.hpp"
 #include "shared.hpp"
 #include "torch_zip.hpp"
 
@@ -35,19 +36,6 @@ std::vector<float> values(const TensorView& v) {
   if (!out.empty()) std::memcpy(out.data(), v.data, v.nbytes);
   return out;
 }
-
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
-#define CHECK_ERROR(result, want_code, needle)     \
-  do {                                             \
-    auto&& r_ = (result);                          \
-    REQUIRE_FALSE(r_.ok());                        \
-    INFO(r_.error().what());                       \
-    CHECK(r_.error().code() == (want_code));       \
-    CHECK(contains(r_.error().message(), needle)); \
-  } while (0)
 
 const std::vector<float> k6 = {1, 2, 3, 4, 5, 6};
 

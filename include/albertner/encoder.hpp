@@ -7,12 +7,15 @@
 #include "detail/fp32_kernels.hpp"
 #include "detail/layer_norm.hpp"
 #include "detail/weight_binding.hpp"
+#include "detail/worker_pool.hpp"
 #include "status.hpp"
 #include "tensor.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <memory>
 #include <string>
@@ -72,10 +75,31 @@ class Encoder;
 template <>
 class Encoder<float> {
 public:
-  /// Scratch memory for forward(). Buffers grow to the largest shape seen and are never
-  /// shrunk, so repeated calls with the same or smaller batch and seq_len do not allocate.
+  /// Scratch memory and threads for forward(). Buffers grow to the largest shape seen and are
+  /// never shrunk, so repeated calls with the same or smaller batch and seq_len allocate nothing;
+  /// reserve() grows them ahead of the first call.
   class Workspace {
+  public:
+    /// forward() with this workspace runs on `threads` threads, the calling one included (1 by
+    /// default). The threads live as long as the workspace and sleep between calls; give each
+    /// concurrent workspace its share of the cores so that they add up to no more than the machine
+    /// has. Errors: errc::invalid_input for 0, errc::io when the system refuses a thread.
+    Status set_threads(std::size_t threads) { return pool_.start(threads); }
+    std::size_t threads() const noexcept { return pool_.threads(); }
+    /// Bytes of scratch held now.
+    std::size_t bytes() const noexcept {
+      std::size_t n = 0;
+      for (const std::vector<float>* v : buffers()) n += v->size() * sizeof(float);
+      return n;
+    }
+
+  private:
     friend class Encoder<float>;
+    std::array<const std::vector<float>*, 12> buffers() const {
+      return {&embedded_, &hidden_, &query_, &key_, &value_, &context_, &attention_, &intermediate_,
+              &scores_, &key_bias_, &operands_, &logits_};
+    }
+    detail::WorkerPool pool_;
     std::vector<float> embedded_, hidden_, query_, key_, value_, context_, attention_, intermediate_, scores_,
         key_bias_, operands_, logits_;
   };
@@ -94,6 +118,19 @@ public:
   /// and position; nothing is computed then.
   Result<EncoderOutput> forward(const EncoderInput& input, Workspace& workspace, StageObserver observer = {}) const;
 
+  /// Bytes of scratch that forward() on [batch, seq_len] holds in a workspace of `threads`
+  /// threads: what Workspace::bytes() reports after that call, known before it.
+  std::size_t workspace_bytes(std::int64_t batch, std::int64_t seq_len, std::size_t threads = 1) const noexcept {
+    std::size_t n = 0;
+    for (std::int64_t floats : buffer_sizes(batch, seq_len, threads)) n += static_cast<std::size_t>(floats);
+    return n * sizeof(float);
+  }
+
+  /// Grows `workspace` for [batch, seq_len] with its current threads now, so that the first
+  /// forward() of that shape allocates nothing. Errors: errc::invalid_input for shapes forward()
+  /// would refuse.
+  Status reserve(Workspace& workspace, std::int64_t batch, std::int64_t seq_len) const;
+
 private:
   struct Layer {
     detail::DenseF32 query, key, value, dense;
@@ -102,12 +139,17 @@ private:
     detail::NormF32 output_norm;
   };
 
+  /// Floats of each Workspace buffer, in Workspace::buffers() order.
+  std::array<std::int64_t, 12> buffer_sizes(std::int64_t batch, std::int64_t seq_len, std::size_t threads) const noexcept;
+  void grow(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const;
+  struct Pass; // one forward pass's shapes and buffers, shared with the worker threads
+
   Encoder() = default;
   /// Copies every Linear weight into the AVX-512 kernel's panel layout (a no-op for the portable
   /// kernels): once, at load, instead of at every product.
   void pack_weights();
   Status check_input(const EncoderInput& input) const;
-  void run_layer(const Layer& layer, std::int64_t rows, std::int64_t batch, std::int64_t seq_len, Workspace& ws) const;
+  void run_layer(const Layer& layer, Pass& pass) const;
 
   ModelConfig config_;
   const float* word_embeddings_ = nullptr;
@@ -237,33 +279,103 @@ inline Status Encoder<float>::check_input(const EncoderInput& in) const {
   return ok_status();
 }
 
-namespace detail {
-/// Grows `v` to hold at least `n` floats (never shrinks, so smaller calls reuse the memory).
-inline float* workspace_buffer(std::vector<float>& v, std::int64_t n) {
-  if (v.size() < static_cast<std::size_t>(n)) v.resize(static_cast<std::size_t>(n));
-  return v.data();
+inline std::array<std::int64_t, 12> Encoder<float>::buffer_sizes(std::int64_t B, std::int64_t T,
+                                                             std::size_t threads) const noexcept {
+  const std::int64_t rows = B * T, H = config_.hidden_size, parts = static_cast<std::int64_t>(threads);
+  // Order of Workspace::buffers(): embedded, hidden, query, key, value, context, attention,
+  // intermediate, scores, key_bias, operands, logits. Each thread has its own attention scratch.
+  return {rows * config_.embedding_size,
+          rows * H,
+          rows * H,
+          rows * H,
+          rows * H,
+          rows * H,
+          rows * H,
+          rows * config_.intermediate_size,
+          parts * T * T,
+          rows,
+          parts * detail::attention_scratch_size(T, config_.head_dim()),
+          rows * config_.num_labels()};
 }
-} // namespace detail
 
-inline void Encoder<float>::run_layer(const Layer& layer, std::int64_t rows, std::int64_t batch, std::int64_t seq_len,
-                                      Workspace& ws) const {
-  const std::int64_t H = config_.hidden_size;
+inline void Encoder<float>::grow(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const {
+  const std::array<std::int64_t, 12> sizes = buffer_sizes(batch, seq_len, ws.threads());
+  std::vector<float>* buffers[] = {&ws.embedded_,  &ws.hidden_,       &ws.query_,  &ws.key_,
+                                   &ws.value_,     &ws.context_,      &ws.attention_, &ws.intermediate_,
+                                   &ws.scores_,    &ws.key_bias_,     &ws.operands_,  &ws.logits_};
+  for (std::size_t i = 0; i < sizes.size(); ++i)
+    if (buffers[i]->size() < static_cast<std::size_t>(sizes[i])) buffers[i]->resize(static_cast<std::size_t>(sizes[i]));
+}
+
+inline Status Encoder<float>::reserve(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const {
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(std::max<std::int64_t>(0, batch) * std::max<std::int64_t>(0, seq_len)));
+  EncoderInput input;
+  input.batch = batch;
+  input.seq_len = seq_len;
+  input.input_ids = ids.data();
+  ALBERTNER_CHECK(check_input(input));
+  grow(ws, batch, seq_len);
+  return ok_status();
+}
+
+/// What the worker threads of one forward pass share: the shapes, the workspace and the current
+/// step's products (up to three with the same column split: Q, K and V run as one step).
+struct Encoder<float>::Pass {
+  const Encoder* encoder = nullptr;
+  Workspace* ws = nullptr;
+  std::int64_t batch = 0, seq_len = 0, rows = 0;
+  const detail::MatmulF32* products[3] = {};
+  int count = 0;
+
+  void run_products(std::initializer_list<const detail::MatmulF32*> list) {
+    count = 0;
+    for (const detail::MatmulF32* m : list) products[count++] = m;
+    ws->pool_.run(&Pass::products_part, this);
+  }
+  static void products_part(void* self, std::size_t part, std::size_t parts) {
+    const Pass& p = *static_cast<const Pass*>(self);
+    for (int i = 0; i < p.count; ++i) {
+      const auto range = detail::column_share(p.products[i]->cols, part, parts);
+      if (range.first < range.second) detail::matmul(*p.products[i], range.first, range.second);
+    }
+  }
+  static void attention_part(void* self, std::size_t part, std::size_t parts) {
+    const Pass& p = *static_cast<const Pass*>(self);
+    const ModelConfig& c = p.encoder->config_;
+    Workspace& ws = *p.ws;
+    const std::int64_t k = static_cast<std::int64_t>(part);
+    detail::self_attention(ws.query_.data(), ws.key_.data(), ws.value_.data(), ws.key_bias_.data(), p.batch,
+                           p.seq_len, c.num_attention_heads, c.head_dim(), ws.context_.data(),
+                           ws.scores_.data() + k * p.seq_len * p.seq_len,
+                           ws.operands_.data() + k * detail::attention_scratch_size(p.seq_len, c.head_dim()), k,
+                           static_cast<std::int64_t>(parts));
+  }
+};
+
+inline void Encoder<float>::run_layer(const Layer& layer, Pass& pass) const {
+  const std::int64_t H = config_.hidden_size, rows = pass.rows;
+  Workspace& ws = *pass.ws;
   float* hidden = ws.hidden_.data();
   float* attention = ws.attention_.data();
-  detail::linear(layer.query, hidden, rows, ws.query_.data());
-  detail::linear(layer.key, hidden, rows, ws.key_.data());
-  detail::linear(layer.value, hidden, rows, ws.value_.data());
-  detail::self_attention(ws.query_.data(), ws.key_.data(), ws.value_.data(), ws.key_bias_.data(), batch, seq_len,
-                         config_.num_attention_heads, config_.head_dim(), ws.context_.data(), ws.scores_.data(),
-                         ws.operands_.data());
-  detail::linear(layer.dense, ws.context_.data(), rows, attention, nullptr, hidden);
+  const detail::MatmulF32 query = detail::linear_product(layer.query, hidden, rows, ws.query_.data());
+  const detail::MatmulF32 key = detail::linear_product(layer.key, hidden, rows, ws.key_.data());
+  const detail::MatmulF32 value = detail::linear_product(layer.value, hidden, rows, ws.value_.data());
+  pass.run_products({&query, &key, &value});
+  ws.pool_.run(&Pass::attention_part, &pass);
+  const detail::MatmulF32 dense =
+      detail::linear_product(layer.dense, ws.context_.data(), rows, attention, nullptr, hidden);
+  pass.run_products({&dense});
   detail::layer_norm_rows(attention, rows, H, layer.attention_norm.gamma, layer.attention_norm.beta,
                           config_.layer_norm_eps);
 
   float* intermediate = ws.intermediate_.data();
-  detail::linear(layer.ffn, attention, rows, intermediate, &config_.hidden_act);
+  const detail::MatmulF32 ffn =
+      detail::linear_product(layer.ffn, attention, rows, intermediate, &config_.hidden_act);
+  pass.run_products({&ffn});
   // The residual lives in `attention`, so the layer's output may overwrite its input.
-  detail::linear(layer.ffn_output, intermediate, rows, hidden, nullptr, attention);
+  const detail::MatmulF32 ffn_output =
+      detail::linear_product(layer.ffn_output, intermediate, rows, hidden, nullptr, attention);
+  pass.run_products({&ffn_output});
   detail::layer_norm_rows(hidden, rows, H, layer.output_norm.gamma, layer.output_norm.beta, config_.layer_norm_eps);
 }
 
@@ -276,16 +388,15 @@ inline Result<EncoderOutput> Encoder<float>::forward(const EncoderInput& input, 
   auto observe = [&](Stage stage, std::int64_t index, const float* data, std::int64_t cols) {
     if (observer.callback) observer.callback(observer.user, stage, index, data, rows, cols);
   };
-
-  float* embedded = detail::workspace_buffer(ws.embedded_, rows * E);
-  float* hidden = detail::workspace_buffer(ws.hidden_, rows * H);
-  for (std::vector<float>* v : {&ws.query_, &ws.key_, &ws.value_, &ws.context_, &ws.attention_})
-    detail::workspace_buffer(*v, rows * H);
-  detail::workspace_buffer(ws.intermediate_, rows * config_.intermediate_size);
-  detail::workspace_buffer(ws.scores_, T * T);
-  detail::workspace_buffer(ws.operands_, detail::attention_scratch_size(T, config_.head_dim()));
-  float* key_bias = detail::workspace_buffer(ws.key_bias_, rows);
-  float* logits = detail::workspace_buffer(ws.logits_, rows * labels);
+  grow(ws, B, T);
+  Pass pass;
+  pass.encoder = this;
+  pass.ws = &ws;
+  pass.batch = B;
+  pass.seq_len = T;
+  pass.rows = rows;
+  float* embedded = ws.embedded_.data();
+  float* hidden = ws.hidden_.data();
 
   // word + token type, then + position (HF's order); positions restart at 0 in every row.
   for (std::int64_t b = 0; b < B; ++b)
@@ -301,19 +412,23 @@ inline Result<EncoderOutput> Encoder<float>::forward(const EncoderInput& input, 
   detail::layer_norm_rows(embedded, rows, E, embedding_norm_.gamma, embedding_norm_.beta, config_.layer_norm_eps);
   observe(Stage::embeddings, 0, embedded, E);
 
-  detail::linear(projection_, embedded, rows, hidden);
+  const detail::MatmulF32 projection = detail::linear_product(projection_, embedded, rows, hidden);
+  pass.run_products({&projection});
   observe(Stage::projection, 0, hidden, H);
 
   // HF adds (1 - mask) * finfo(float32).min to the scores of padded keys.
+  float* key_bias = ws.key_bias_.data();
   for (std::int64_t r = 0; r < rows; ++r)
     key_bias[r] = input.attention_mask && input.attention_mask[r] == 0 ? std::numeric_limits<float>::lowest() : 0.0f;
   for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i) {
     for (const Layer& layer : groups_[static_cast<std::size_t>(schedule_[static_cast<std::size_t>(i)])])
-      run_layer(layer, rows, B, T, ws);
+      run_layer(layer, pass);
     observe(Stage::layer, i, hidden, H);
   }
 
-  detail::linear(classifier_, hidden, rows, logits);
+  float* logits = ws.logits_.data();
+  const detail::MatmulF32 head = detail::linear_product(classifier_, hidden, rows, logits);
+  pass.run_products({&head});
   observe(Stage::head, 0, logits, labels);
 
   EncoderOutput out;

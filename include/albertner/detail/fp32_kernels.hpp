@@ -11,7 +11,9 @@
 #include <Eigen/Core>
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
+#include <utility>
 
 namespace albertner {
 namespace detail {
@@ -77,9 +79,10 @@ inline void pack_operand(MatmulF32& m, float* scratch) {
   m.packed = scratch;
 }
 
-/// y[rows, out] = x[rows, in] * W^T + b, then `act` when given, then + residual [rows, out].
-inline void linear(const DenseF32& d, const float* x, std::int64_t rows, float* y, const activation* act = nullptr,
-                   const float* residual = nullptr) {
+/// The product y[rows, out] = x[rows, in] * W^T + b, then `act` when given, then + residual
+/// [rows, out].
+inline MatmulF32 linear_product(const DenseF32& d, const float* x, std::int64_t rows, float* y,
+                                const activation* act = nullptr, const float* residual = nullptr) {
   MatmulF32 m;
   m.a = x;
   m.lda = d.in;
@@ -98,7 +101,16 @@ inline void linear(const DenseF32& d, const float* x, std::int64_t rows, float* 
   }
   m.residual = residual;
   m.ldr = d.out;
-  matmul(m);
+  return m;
+}
+
+/// Columns [first, second) of `cols` for part `part` of `parts`: whole pairs of panels, the unit
+/// the AVX-512 kernel works in, shared out as evenly as they go.
+inline std::pair<std::int64_t, std::int64_t> column_share(std::int64_t cols, std::size_t part, std::size_t parts) {
+  const std::int64_t unit = 2 * kPanelWidth, units = (cols + unit - 1) / unit;
+  const std::int64_t p = static_cast<std::int64_t>(part), n = static_cast<std::int64_t>(parts);
+  const std::int64_t first = units * p / n * unit, second = units * (p + 1) / n * unit;
+  return {first < cols ? first : cols, second < cols ? second : cols};
 }
 
 /// Each row of x ([rows, cols], leading dimension ld) becomes exp(v - max) / sum, as torch's softmax.
@@ -123,10 +135,11 @@ inline std::int64_t attention_scratch_size(std::int64_t seq_len, std::int64_t he
 /// [batch * seq_len, heads * head_dim] with the head as the major part of a row (Hugging
 /// Face's view/permute). key_bias [batch * seq_len] is added to the scores of each key
 /// (0 or -FLT_MAX, HF's additive mask). Scratch: scores seq_len^2 floats, operands
-/// attention_scratch_size floats.
+/// attention_scratch_size floats. Runs the (sequence, head) pairs first, first + step, ... so that
+/// threads can share the work, each with its own scratch.
 inline void self_attention(const float* q, const float* k, const float* v, const float* key_bias, std::int64_t batch,
                            std::int64_t seq_len, std::int64_t heads, std::int64_t head_dim, float* ctx, float* scores,
-                           float* operands) {
+                           float* operands, std::int64_t first = 0, std::int64_t step = 1) {
   const std::int64_t width = heads * head_dim;
   MatmulF32 qk; // scores[query, key] = q . k over one head's features
   qk.lda = qk.ldw = width;
@@ -142,21 +155,19 @@ inline void self_attention(const float* q, const float* k, const float* v, const
   pv.wk = width;
   pv.ldc = width;
   pv.cols = head_dim;
-  for (std::int64_t b = 0; b < batch; ++b) {
-    const std::int64_t row0 = b * seq_len * width;
+  for (std::int64_t pair = first; pair < batch * heads; pair += step) {
+    const std::int64_t b = pair / heads, h = pair % heads;
+    const std::int64_t offset = b * seq_len * width + h * head_dim;
     qk.bias = key_bias + b * seq_len;
-    for (std::int64_t h = 0; h < heads; ++h) {
-      const std::int64_t offset = row0 + h * head_dim;
-      qk.a = q + offset;
-      qk.w = k + offset;
-      pack_operand(qk, operands);
-      matmul(qk);
-      softmax_rows(scores, seq_len, seq_len, seq_len);
-      pv.w = v + offset;
-      pack_operand(pv, operands);
-      pv.c = ctx + offset;
-      matmul(pv);
-    }
+    qk.a = q + offset;
+    qk.w = k + offset;
+    pack_operand(qk, operands);
+    matmul(qk);
+    softmax_rows(scores, seq_len, seq_len, seq_len);
+    pv.w = v + offset;
+    pack_operand(pv, operands);
+    pv.c = ctx + offset;
+    matmul(pv);
   }
 }
 

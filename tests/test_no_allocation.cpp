@@ -1,0 +1,88 @@
+// Steady state allocates nothing: after reserve() (or a first call of the largest shape),
+// Encoder::forward makes no heap allocation, with one thread or several. Every operator new of
+// this program is counted, and Eigen is built with EIGEN_RUNTIME_NO_MALLOC so that any of its
+// own allocations inside the window would assert.
+#define EIGEN_RUNTIME_NO_MALLOC
+#include "shared.hpp"
+
+#include <albertner/albertner.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <string>
+#include <vector>
+
+namespace {
+std::atomic<long> allocations{0};
+}
+
+// These replacements pair malloc with free themselves; GCC's check assumes the standard ones.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
+void* operator new(std::size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  return std::malloc(n ? n : 1);
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+TEST_CASE("Encoder::forward allocates nothing once the workspace is reserved, with 1 and 2 threads") {
+  const std::string path = std::string(ALBERTNER_SOURCE_DIR) + "/models/albertner-conll03-small.safetensors";
+  auto model = albertner::Model::open(path);
+  REQUIRE_MESSAGE(model.ok(), (model.ok() ? "" : model.error().what()));
+  auto encoder = albertner::make_encoder<float>(*model);
+  REQUIRE(encoder.ok());
+  if (albertner::kernel_isa() != albertner::KernelIsa::avx512) {
+    // Eigen's general matrix product allocates its blocking buffers on every call.
+    MESSAGE("skipped: the portable kernels let Eigen allocate (this CPU has no AVX-512)");
+    return;
+  }
+  std::vector<std::int64_t> ids(4 * 96), mask(4 * 96, 1);
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>(5 + i * 37 % 9000);
+  { // The counter sees the first call's growth: what the rest of the test rules out.
+    albertner::Encoder<float>::Workspace fresh;
+    albertner::EncoderInput in;
+    in.batch = 1;
+    in.seq_len = 8;
+    in.input_ids = ids.data();
+    const long before = allocations.load();
+    REQUIRE(encoder->forward(in, fresh).ok());
+    CHECK(allocations.load() - before >= 12);
+  }
+  for (std::size_t threads : {1, 2}) {
+    CAPTURE(threads);
+    albertner::Encoder<float>::Workspace ws;
+    REQUIRE(ws.set_threads(threads).ok());
+    REQUIRE(encoder->reserve(ws, 4, 96).ok());
+    for (std::int64_t batch : {4, 1, 3})
+      for (std::int64_t seq_len : {96, 17, 64}) {
+        CAPTURE(batch);
+        CAPTURE(seq_len);
+        albertner::EncoderInput in;
+        in.batch = batch;
+        in.seq_len = seq_len;
+        in.input_ids = ids.data();
+        in.attention_mask = mask.data();
+        const long before = allocations.load();
+        Eigen::internal::set_is_malloc_allowed(false);
+        const bool ok = encoder->forward(in, ws).ok();
+        Eigen::internal::set_is_malloc_allowed(true);
+        const long made = allocations.load() - before;
+        CHECK(ok);
+        CHECK(made == 0);
+      }
+    CHECK(ws.bytes() == encoder->workspace_bytes(4, 96, threads));
+  }
+}
