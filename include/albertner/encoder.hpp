@@ -118,6 +118,28 @@ public:
   /// and position; nothing is computed then.
   Result<EncoderOutput> forward(const EncoderInput& input, Workspace& workspace, StageObserver observer = {}) const;
 
+  /// The steps of a forward pass, for timing them one by one (bench/stages.cpp). Each is what
+  /// forward() runs at that point; the ones inside a loop iteration use the first iteration's
+  /// layer; attention_scores and attention_context are the two halves of `attention`.
+  enum class Step {
+    embeddings,        ///< lookup, sum and LayerNorm
+    projection,        ///< embedding_size -> hidden_size
+    qkv,               ///< the query, key and value projections, one parallel step
+    attention,         ///< scores, softmax and context of every head
+    attention_scores,  ///< Q.K^T / sqrt(d) + mask, softmax
+    attention_context, ///< softmax . V (on whatever scores the workspace holds)
+    attention_output,  ///< dense + residual, LayerNorm
+    ffn_in,            ///< ffn + activation
+    ffn_out,           ///< ffn_output + residual, LayerNorm
+    iteration,         ///< one whole loop iteration (all inner layers of its group)
+    head,              ///< the classifier
+  };
+
+  /// Runs one step on `input` in `workspace`, as forward() would at that point (the steps after
+  /// `embeddings` read what the workspace holds, so run forward() on the same input first).
+  /// Errors: those of forward().
+  Status run_step(Step step, const EncoderInput& input, Workspace& workspace) const;
+
   /// Bytes of scratch that forward() on [batch, seq_len] holds in a workspace of `threads`
   /// threads: what Workspace::bytes() reports after that call, known before it.
   std::size_t workspace_bytes(std::int64_t batch, std::int64_t seq_len, std::size_t threads = 1) const noexcept {
@@ -149,7 +171,11 @@ private:
   /// kernels): once, at load, instead of at every product.
   void pack_weights();
   Status check_input(const EncoderInput& input) const;
-  void run_layer(const Layer& layer, Pass& pass) const;
+  Pass begin(const EncoderInput& input, Workspace& ws) const;
+  void embed(const EncoderInput& input, Pass& pass) const;
+  void run_layer_step(const Layer& layer, Step step, Pass& pass) const;
+  /// Any step; those inside the loop with the first iteration's layer.
+  void run_pass_step(Step step, const EncoderInput& input, Pass& pass) const;
 
   ModelConfig config_;
   const float* word_embeddings_ = nullptr;
@@ -339,6 +365,8 @@ struct Encoder<float>::Pass {
       if (range.first < range.second) detail::matmul(*p.products[i], range.first, range.second);
     }
   }
+  Step attention_step = Step::attention; // attention, attention_scores or attention_context
+
   static void attention_part(void* self, std::size_t part, std::size_t parts) {
     const Pass& p = *static_cast<const Pass*>(self);
     const ModelConfig& c = p.encoder->config_;
@@ -348,56 +376,70 @@ struct Encoder<float>::Pass {
                            p.seq_len, c.num_attention_heads, c.head_dim(), ws.context_.data(),
                            ws.scores_.data() + k * p.seq_len * p.seq_len,
                            ws.operands_.data() + k * detail::attention_scratch_size(p.seq_len, c.head_dim()), k,
-                           static_cast<std::int64_t>(parts));
+                           static_cast<std::int64_t>(parts), p.attention_step != Step::attention_context,
+                           p.attention_step != Step::attention_scores);
   }
 };
 
-inline void Encoder<float>::run_layer(const Layer& layer, Pass& pass) const {
+inline void Encoder<float>::run_layer_step(const Layer& layer, Step step, Pass& pass) const {
   const std::int64_t H = config_.hidden_size, rows = pass.rows;
   Workspace& ws = *pass.ws;
   float* hidden = ws.hidden_.data();
   float* attention = ws.attention_.data();
-  const detail::MatmulF32 query = detail::linear_product(layer.query, hidden, rows, ws.query_.data());
-  const detail::MatmulF32 key = detail::linear_product(layer.key, hidden, rows, ws.key_.data());
-  const detail::MatmulF32 value = detail::linear_product(layer.value, hidden, rows, ws.value_.data());
-  pass.run_products({&query, &key, &value});
-  ws.pool_.run(&Pass::attention_part, &pass);
-  const detail::MatmulF32 dense =
-      detail::linear_product(layer.dense, ws.context_.data(), rows, attention, nullptr, hidden);
-  pass.run_products({&dense});
-  detail::layer_norm_rows(attention, rows, H, layer.attention_norm.gamma, layer.attention_norm.beta,
-                          config_.layer_norm_eps);
-
   float* intermediate = ws.intermediate_.data();
-  const detail::MatmulF32 ffn =
-      detail::linear_product(layer.ffn, attention, rows, intermediate, &config_.hidden_act);
-  pass.run_products({&ffn});
-  // The residual lives in `attention`, so the layer's output may overwrite its input.
-  const detail::MatmulF32 ffn_output =
-      detail::linear_product(layer.ffn_output, intermediate, rows, hidden, nullptr, attention);
-  pass.run_products({&ffn_output});
-  detail::layer_norm_rows(hidden, rows, H, layer.output_norm.gamma, layer.output_norm.beta, config_.layer_norm_eps);
+  switch (step) {
+  case Step::qkv: {
+    const detail::MatmulF32 query = detail::linear_product(layer.query, hidden, rows, ws.query_.data());
+    const detail::MatmulF32 key = detail::linear_product(layer.key, hidden, rows, ws.key_.data());
+    const detail::MatmulF32 value = detail::linear_product(layer.value, hidden, rows, ws.value_.data());
+    return pass.run_products({&query, &key, &value});
+  }
+  case Step::attention:
+  case Step::attention_scores:
+  case Step::attention_context:
+    pass.attention_step = step;
+    return ws.pool_.run(&Pass::attention_part, &pass);
+  case Step::attention_output: {
+    const detail::MatmulF32 dense =
+        detail::linear_product(layer.dense, ws.context_.data(), rows, attention, nullptr, hidden);
+    pass.run_products({&dense});
+    return detail::layer_norm_rows(attention, rows, H, layer.attention_norm.gamma, layer.attention_norm.beta,
+                                   config_.layer_norm_eps);
+  }
+  case Step::ffn_in: {
+    const detail::MatmulF32 ffn = detail::linear_product(layer.ffn, attention, rows, intermediate, &config_.hidden_act);
+    return pass.run_products({&ffn});
+  }
+  case Step::ffn_out: {
+    // The residual lives in `attention`, so the layer's output may overwrite its input.
+    const detail::MatmulF32 ffn_output =
+        detail::linear_product(layer.ffn_output, intermediate, rows, hidden, nullptr, attention);
+    pass.run_products({&ffn_output});
+    return detail::layer_norm_rows(hidden, rows, H, layer.output_norm.gamma, layer.output_norm.beta,
+                                   config_.layer_norm_eps);
+  }
+  case Step::iteration:
+    for (Step s : {Step::qkv, Step::attention, Step::attention_output, Step::ffn_in, Step::ffn_out})
+      run_layer_step(layer, s, pass);
+    return;
+  default: return; // the steps outside the loop are run_step's
+  }
 }
 
-inline Result<EncoderOutput> Encoder<float>::forward(const EncoderInput& input, Workspace& ws,
-                                                     StageObserver observer) const {
-  ALBERTNER_CHECK(check_input(input));
-  const std::int64_t B = input.batch, T = input.seq_len, rows = B * T;
-  const std::int64_t E = config_.embedding_size, H = config_.hidden_size;
-  const std::int64_t labels = config_.num_labels();
-  auto observe = [&](Stage stage, std::int64_t index, const float* data, std::int64_t cols) {
-    if (observer.callback) observer.callback(observer.user, stage, index, data, rows, cols);
-  };
-  grow(ws, B, T);
+inline typename Encoder<float>::Pass Encoder<float>::begin(const EncoderInput& input, Workspace& ws) const {
+  grow(ws, input.batch, input.seq_len);
   Pass pass;
   pass.encoder = this;
   pass.ws = &ws;
-  pass.batch = B;
-  pass.seq_len = T;
-  pass.rows = rows;
-  float* embedded = ws.embedded_.data();
-  float* hidden = ws.hidden_.data();
+  pass.batch = input.batch;
+  pass.seq_len = input.seq_len;
+  pass.rows = input.batch * input.seq_len;
+  return pass;
+}
 
+inline void Encoder<float>::embed(const EncoderInput& input, Pass& pass) const {
+  const std::int64_t B = pass.batch, T = pass.seq_len, E = config_.embedding_size;
+  float* embedded = pass.ws->embedded_.data();
   // word + token type, then + position (HF's order); positions restart at 0 in every row.
   for (std::int64_t b = 0; b < B; ++b)
     for (std::int64_t t = 0; t < T; ++t) {
@@ -409,35 +451,64 @@ inline Result<EncoderOutput> Encoder<float>::forward(const EncoderInput& input, 
       float* out = embedded + r * E;
       for (std::int64_t c = 0; c < E; ++c) out[c] = (word[c] + token_type[c]) + position[c];
     }
-  detail::layer_norm_rows(embedded, rows, E, embedding_norm_.gamma, embedding_norm_.beta, config_.layer_norm_eps);
-  observe(Stage::embeddings, 0, embedded, E);
-
-  const detail::MatmulF32 projection = detail::linear_product(projection_, embedded, rows, hidden);
-  pass.run_products({&projection});
-  observe(Stage::projection, 0, hidden, H);
-
+  detail::layer_norm_rows(embedded, pass.rows, E, embedding_norm_.gamma, embedding_norm_.beta, config_.layer_norm_eps);
   // HF adds (1 - mask) * finfo(float32).min to the scores of padded keys.
-  float* key_bias = ws.key_bias_.data();
-  for (std::int64_t r = 0; r < rows; ++r)
+  float* key_bias = pass.ws->key_bias_.data();
+  for (std::int64_t r = 0; r < pass.rows; ++r)
     key_bias[r] = input.attention_mask && input.attention_mask[r] == 0 ? std::numeric_limits<float>::lowest() : 0.0f;
+}
+
+inline void Encoder<float>::run_pass_step(Step step, const EncoderInput& input, Pass& pass) const {
+  Workspace& ws = *pass.ws;
+  switch (step) {
+  case Step::embeddings: return embed(input, pass);
+  case Step::projection: {
+    const detail::MatmulF32 projection =
+        detail::linear_product(projection_, ws.embedded_.data(), pass.rows, ws.hidden_.data());
+    return pass.run_products({&projection});
+  }
+  case Step::head: {
+    const detail::MatmulF32 head = detail::linear_product(classifier_, ws.hidden_.data(), pass.rows, ws.logits_.data());
+    return pass.run_products({&head});
+  }
+  default: return run_layer_step(groups_[static_cast<std::size_t>(schedule_[0])][0], step, pass);
+  }
+}
+
+inline Status Encoder<float>::run_step(Step step, const EncoderInput& input, Workspace& ws) const {
+  ALBERTNER_CHECK(check_input(input));
+  Pass pass = begin(input, ws);
+  run_pass_step(step, input, pass);
+  return ok_status();
+}
+
+inline Result<EncoderOutput> Encoder<float>::forward(const EncoderInput& input, Workspace& ws,
+                                                     StageObserver observer) const {
+  ALBERTNER_CHECK(check_input(input));
+  Pass pass = begin(input, ws);
+  auto observe = [&](Stage stage, std::int64_t index, const float* data, std::int64_t cols) {
+    if (observer.callback) observer.callback(observer.user, stage, index, data, pass.rows, cols);
+  };
+  const std::int64_t H = config_.hidden_size;
+  run_pass_step(Step::embeddings, input, pass);
+  observe(Stage::embeddings, 0, ws.embedded_.data(), config_.embedding_size);
+  run_pass_step(Step::projection, input, pass);
+  observe(Stage::projection, 0, ws.hidden_.data(), H);
   for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i) {
     for (const Layer& layer : groups_[static_cast<std::size_t>(schedule_[static_cast<std::size_t>(i)])])
-      run_layer(layer, pass);
-    observe(Stage::layer, i, hidden, H);
+      run_layer_step(layer, Step::iteration, pass);
+    observe(Stage::layer, i, ws.hidden_.data(), H);
   }
-
-  float* logits = ws.logits_.data();
-  const detail::MatmulF32 head = detail::linear_product(classifier_, hidden, rows, logits);
-  pass.run_products({&head});
-  observe(Stage::head, 0, logits, labels);
+  run_pass_step(Step::head, input, pass);
+  observe(Stage::head, 0, ws.logits_.data(), config_.num_labels());
 
   EncoderOutput out;
-  out.batch = B;
-  out.seq_len = T;
+  out.batch = input.batch;
+  out.seq_len = input.seq_len;
   out.hidden_size = H;
-  out.num_labels = labels;
-  out.logits = logits;
-  out.last_hidden_state = hidden;
+  out.num_labels = config_.num_labels();
+  out.logits = ws.logits_.data();
+  out.last_hidden_state = ws.hidden_.data();
   return out;
 }
 

@@ -136,10 +136,12 @@ inline std::int64_t attention_scratch_size(std::int64_t seq_len, std::int64_t he
 /// Face's view/permute). key_bias [batch * seq_len] is added to the scores of each key
 /// (0 or -FLT_MAX, HF's additive mask). Scratch: scores seq_len^2 floats, operands
 /// attention_scratch_size floats. Runs the (sequence, head) pairs first, first + step, ... so that
-/// threads can share the work, each with its own scratch.
+/// threads can share the work, each with its own scratch. `scores_phase` / `context_phase` off
+/// skip a half (for timing each alone).
 inline void self_attention(const float* q, const float* k, const float* v, const float* key_bias, std::int64_t batch,
                            std::int64_t seq_len, std::int64_t heads, std::int64_t head_dim, float* ctx, float* scores,
-                           float* operands, std::int64_t first = 0, std::int64_t step = 1) {
+                           float* operands, std::int64_t first = 0, std::int64_t step = 1, bool scores_phase = true,
+                           bool context_phase = true) {
   const std::int64_t width = heads * head_dim;
   MatmulF32 qk; // scores[query, key] = q . k over one head's features
   qk.lda = qk.ldw = width;
@@ -158,16 +160,20 @@ inline void self_attention(const float* q, const float* k, const float* v, const
   for (std::int64_t pair = first; pair < batch * heads; pair += step) {
     const std::int64_t b = pair / heads, h = pair % heads;
     const std::int64_t offset = b * seq_len * width + h * head_dim;
-    qk.bias = key_bias + b * seq_len;
-    qk.a = q + offset;
-    qk.w = k + offset;
-    pack_operand(qk, operands);
-    matmul(qk);
-    softmax_rows(scores, seq_len, seq_len, seq_len);
-    pv.w = v + offset;
-    pack_operand(pv, operands);
-    pv.c = ctx + offset;
-    matmul(pv);
+    if (scores_phase) {
+      qk.bias = key_bias + b * seq_len;
+      qk.a = q + offset;
+      qk.w = k + offset;
+      pack_operand(qk, operands);
+      matmul(qk);
+      softmax_rows(scores, seq_len, seq_len, seq_len);
+    }
+    if (context_phase) {
+      pv.w = v + offset;
+      pack_operand(pv, operands);
+      pv.c = ctx + offset;
+      matmul(pv);
+    }
   }
 }
 
