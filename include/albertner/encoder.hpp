@@ -18,6 +18,7 @@
 #include <initializer_list>
 #include <limits>
 #include <memory>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -114,6 +115,15 @@ public:
 
   const ModelConfig& config() const noexcept { return config_; }
 
+  /// Calls f(const void* data, std::size_t bytes) for each weight tensor whose bytes forward()
+  /// no longer reads because a packed copy replaced them (none with the portable kernels).
+  template <class F>
+  void for_each_packed_weight(F&& f) const {
+    for_each_dense(*this, [&](const detail::DenseF32& d) {
+      if (d.packed) f(static_cast<const void*>(d.weight), static_cast<std::size_t>(d.out * d.in) * sizeof(float));
+    });
+  }
+
   /// Runs the model on `input`. Errors (errc::invalid_input) name the offending array, batch row
   /// and position; nothing is computed then.
   Result<EncoderOutput> forward(const EncoderInput& input, Workspace& workspace, StageObserver observer = {}) const;
@@ -169,7 +179,16 @@ private:
   Encoder() = default;
   /// Copies every Linear weight into the AVX-512 kernel's panel layout (a no-op for the portable
   /// kernels): once, at load, instead of at every product.
-  void pack_weights();
+  Status pack_weights();
+  /// Calls f on every Linear layer of `self` (projection, each layer's six, classifier), const or not.
+  template <class Self, class F>
+  static void for_each_dense(Self& self, F&& f) {
+    f(self.projection_);
+    for (auto& group : self.groups_)
+      for (auto& l : group)
+        for (auto* d : {&l.query, &l.key, &l.value, &l.dense, &l.ffn, &l.ffn_output}) f(*d);
+    f(self.classifier_);
+  }
   Status check_input(const EncoderInput& input) const;
   Pass begin(const EncoderInput& input, Workspace& ws) const;
   void embed(const EncoderInput& input, Pass& pass) const;
@@ -186,7 +205,7 @@ private:
   std::vector<std::vector<Layer>> groups_; ///< [num_hidden_groups][inner_group_num]
   std::vector<std::int64_t> schedule_;     ///< group run at each loop iteration
   detail::DenseF32 classifier_;
-  std::shared_ptr<const std::vector<float>> packed_; ///< owns every DenseF32::packed; shared by copies
+  std::shared_ptr<const float> packed_; ///< owns every DenseF32::packed; shared by copies
 };
 
 template <class Lookup>
@@ -248,26 +267,29 @@ Result<Encoder<float>> Encoder<float>::create(const ModelConfig& config, Lookup&
     e.schedule_.push_back(g);
   }
   ALBERTNER_TRY(e.classifier_, dense("classifier", config.num_labels(), H));
-  e.pack_weights();
+  ALBERTNER_CHECK(e.pack_weights());
   return e;
 }
 
-inline void Encoder<float>::pack_weights() {
-  if (!detail::packed_kernels()) return;
-  std::vector<detail::DenseF32*> all = {&projection_, &classifier_};
-  for (auto& group : groups_)
-    for (Layer& l : group)
-      for (detail::DenseF32* d : {&l.query, &l.key, &l.value, &l.dense, &l.ffn, &l.ffn_output}) all.push_back(d);
+inline Status Encoder<float>::pack_weights() {
+  if (!detail::packed_kernels()) return ok_status();
   std::size_t total = 0;
-  for (const detail::DenseF32* d : all) total += static_cast<std::size_t>(detail::packed_size(d->out, d->in));
-  auto arena = std::make_shared<std::vector<float>>(total);
-  float* next = arena->data();
-  for (detail::DenseF32* d : all) {
-    detail::pack_panels(d->weight, d->in, 1, d->out, d->in, next);
-    d->packed = next;
-    next += detail::packed_size(d->out, d->in);
-  }
+  for_each_dense(*this, [&](const detail::DenseF32& d) { total += static_cast<std::size_t>(detail::packed_size(d.out, d.in)); });
+  // Cache-line aligned so that no panel row straddles two lines; not zeroed: packing writes all.
+  constexpr std::align_val_t line{64};
+  std::shared_ptr<float> arena(new (line, std::nothrow) float[total],
+                               [](float* p) { ::operator delete[](p, std::align_val_t{64}); });
+  if (!arena)
+    return Error(errc::io, "cannot allocate " + std::to_string(total * sizeof(float) >> 20) +
+                               " MiB for the weights in the kernel's layout");
+  float* next = arena.get();
+  for_each_dense(*this, [&](detail::DenseF32& d) {
+    detail::pack_panels(d.weight, d.in, 1, d.out, d.in, next);
+    d.packed = next;
+    next += detail::packed_size(d.out, d.in);
+  });
   packed_ = std::move(arena);
+  return ok_status();
 }
 
 inline Status Encoder<float>::check_input(const EncoderInput& in) const {

@@ -173,7 +173,10 @@ inline Result<Tokenizer> make_tokenizer(const Model& model) {
 template <class T = float>
 Result<Encoder<T>> make_encoder(const Model& model) {
   const SafeTensors& store = model.tensors();
-  return Encoder<T>::create(model.config(), [&store](const std::string& name) { return store.find(name); });
+  auto encoder = Encoder<T>::create(model.config(), [&store](const std::string& name) { return store.find(name); });
+  // The packed copies are what the kernels read: the file's pages of those weights can go.
+  if (encoder.ok()) encoder->for_each_packed_weight([&store](const void* p, std::size_t n) { store.evict(p, n); });
+  return encoder;
 }
 
 } // namespace albertner

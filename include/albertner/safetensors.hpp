@@ -164,6 +164,9 @@ public:
   }
   /// Size of the whole file or buffer in bytes.
   std::size_t file_size() const noexcept { return size_; }
+  /// For an opened file: drops the resident pages of [p, p + n), bytes the caller has copied
+  /// (the encoder's packed weights), from memory. A no-op for a caller's buffer.
+  void evict(const void* p, std::size_t n) const noexcept { file_.evict(p, n); }
 
 private:
   struct Span {

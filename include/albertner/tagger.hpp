@@ -33,7 +33,10 @@ struct TaggerOptions {
   std::size_t overlap = auto_size;
   /// Sequences run through the encoder together (padded to the longest in the group).
   std::size_t batch_size = 8;
-  /// Threads for tag_batch, each with its own workspace; 1 = the calling thread only.
+  /// Threads in all, the calling one included (1 = it alone). Groups of sequences are shared
+  /// out first, each worker with its own workspace; when there are fewer groups than threads
+  /// (one short text, say), each worker's encoder passes use the spare threads inside. Never
+  /// more threads than this run at once.
   std::size_t threads = 1;
 };
 
@@ -124,7 +127,7 @@ public:
       groups.push_back(Group{j, std::min(jobs.size(), j + options_.batch_size)});
 
     Run run{this, &encodings, &windows, &jobs, &groups, L};
-    run_groups(run);
+    ALBERTNER_CHECK(run_groups(run));
     for (Group& g : groups) ALBERTNER_CHECK(g.status);
 
     for (std::size_t i = 0; i < encodings.size(); ++i) {
@@ -182,12 +185,16 @@ private:
       : model_(std::move(model)), tokenizer_(std::move(tokenizer)), encoder_(std::move(encoder)),
         options_(std::move(options)) {}
 
-  // Runs every group; worker k takes groups k, k + threads, ... with its own workspace.
-  void run_groups(Run& run) {
+  // Runs every group; worker k takes groups k, k + threads, ... with its own workspace, whose
+  // encoder passes get the threads the workers leave over.
+  Status run_groups(Run& run) {
     window_logits_.assign(run.encodings->size(), {});
     for (std::size_t i = 0; i < run.encodings->size(); ++i) window_logits_[i].resize((*run.windows)[i].size());
     const std::size_t threads = std::max<std::size_t>(1, std::min(options_.threads, run.groups->size()));
+    const std::size_t inner = std::max<std::size_t>(1, options_.threads / threads);
     while (workspaces_.size() < threads) workspaces_.emplace_back(new typename Encoder<T>::Workspace());
+    for (std::size_t k = 0; k < threads; ++k)
+      if (workspaces_[k]->threads() != inner) ALBERTNER_CHECK(workspaces_[k]->set_threads(inner));
     std::vector<Worker> workers(threads);
     for (std::size_t k = 0; k < threads; ++k) workers[k] = Worker{&run, k, threads, workspaces_[k].get()};
     std::vector<pthread_t> handles;
@@ -199,6 +206,7 @@ private:
     }
     for (std::size_t k : on_caller) worker_main(&workers[k]);
     for (pthread_t h : handles) pthread_join(h, nullptr);
+    return ok_status();
   }
 
   static void* worker_main(void* arg) {

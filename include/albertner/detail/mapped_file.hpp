@@ -67,6 +67,18 @@ public:
   const std::uint8_t* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
 
+  /// Lets the kernel drop the resident pages wholly inside [p, p + n) (a part of this mapping the
+  /// caller has copied and will not read again); a later read maps them back from the file.
+  void evict(const void* p, std::size_t n) const noexcept {
+    const auto first = reinterpret_cast<std::uintptr_t>(p), base = reinterpret_cast<std::uintptr_t>(data_);
+    if (!data_ || first < base || first + n > base + size_) return;
+    const long page_size = ::sysconf(_SC_PAGESIZE);
+    if (page_size <= 0) return;
+    const std::uintptr_t page = static_cast<std::uintptr_t>(page_size);
+    const std::uintptr_t begin = (first + page - 1) / page * page, end = (first + n) / page * page;
+    if (begin < end) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  }
+
 private:
   void release() noexcept {
     if (data_) ::munmap(const_cast<std::uint8_t*>(data_), size_);

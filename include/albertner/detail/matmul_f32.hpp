@@ -4,6 +4,7 @@
 
 #include "../config.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace albertner {
@@ -21,12 +22,18 @@ inline std::int64_t packed_size(std::int64_t cols, std::int64_t depth) {
 /// columns, contiguous for every k, the order in which the AVX-512 kernel reads them.
 inline void pack_panels(const float* w, std::int64_t n_stride, std::int64_t k_stride, std::int64_t cols,
                         std::int64_t depth, float* out) {
-  for (std::int64_t p = 0; p * kPanelWidth < cols; ++p)
-    for (std::int64_t k = 0; k < depth; ++k, out += kPanelWidth)
-      for (std::int64_t j = 0; j < kPanelWidth; ++j) {
-        const std::int64_t n = p * kPanelWidth + j;
-        out[j] = n < cols ? w[n * n_stride + k * k_stride] : 0.0f;
-      }
+  for (std::int64_t p = 0; p * kPanelWidth < cols; ++p, out += kPanelWidth * depth) {
+    const std::int64_t width = std::min(kPanelWidth, cols - p * kPanelWidth);
+    if (width < kPanelWidth) std::fill(out, out + kPanelWidth * depth, 0.0f);
+    const float* first = w + p * kPanelWidth * n_stride;
+    // Read w along its contiguous direction: k for weights and keys, n for values.
+    if (k_stride == 1)
+      for (std::int64_t j = 0; j < width; ++j)
+        for (std::int64_t k = 0; k < depth; ++k) out[k * kPanelWidth + j] = first[j * n_stride + k];
+    else
+      for (std::int64_t k = 0; k < depth; ++k)
+        for (std::int64_t j = 0; j < width; ++j) out[k * kPanelWidth + j] = first[j * n_stride + k * k_stride];
+  }
 }
 
 /// c[r, n] = ((a[r, :] . w[n, :]) / divisor + bias[n]) -> act -> + residual[r, n]
