@@ -454,6 +454,7 @@ TEST_CASE("cli info: text and --json") {
                              "loop       12 iterations, 1 group(s) x 1 inner layer(s), 64 positions",
                              "labels     O B-PER I-PER B-ORG I-ORG B-LOC I-LOC B-MISC I-MISC",
                              "tokenizer  whitespace split + metaspace (hub), lowercase yes", "\ntensors\n",
+                             "runs as    f32 on ",
                              "albert.embeddings.word_embeddings.weight", "classifier.weight"})
     CHECK_MESSAGE(text.out.find(needle) != std::string::npos, needle);
 
@@ -497,6 +498,10 @@ TEST_CASE("cli info: text and --json") {
   }
   CHECK(found_classifier);
   CHECK(int_at(info, "parameters") == numel);
+  CHECK(member(info, "precision").as_string() == "f32");
+  const std::string kernels = member(info, "kernels").as_string();
+  CHECK((kernels == "avx512" || kernels == "portable"));
+  CHECK(text.out.find("runs as    f32 on " + kernels + " kernels") != std::string::npos);
 
   check_fails(cli({"info", scratch() + "/missing.safetensors"}), "missing model");
   check_fails(cli({"info", albertner_test::shared_path("golden/tiny/model.safetensors")}), "HF weights, not a model file");

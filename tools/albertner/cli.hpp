@@ -21,6 +21,7 @@ void add_logits(CLI::App& app);
 void add_tokenize(CLI::App& app);
 void add_tag(CLI::App& app);
 void add_eval(CLI::App& app);
+void add_bench(CLI::App& app);
 
 /// The exit status of a failed command: one line on stderr, nothing on stdout.
 inline int fail(const albertner::Error& e) {

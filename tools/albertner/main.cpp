@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   albertner_cli::add_tokenize(app);
   albertner_cli::add_tag(app);
   albertner_cli::add_eval(app);
+  albertner_cli::add_bench(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
