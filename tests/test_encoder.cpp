@@ -340,6 +340,28 @@ TEST_CASE("wide layers: several panels, row tiles and tails match the naive refe
   }
   Encoder<float>::Workspace ws;
   CHECK_ERROR(ws.set_threads(0), errc::invalid_input, "threads must be at least 1");
+
+  // skip_padding: the second row's 8 trailing padded positions are not computed and hold 0; the
+  // real tokens keep their values (padded keys get zero attention weight either way).
+  for (std::size_t threads : {1, 2}) {
+    CAPTURE(threads);
+    Encoder<float>::Workspace skipping;
+    REQUIRE(skipping.set_threads(threads).ok());
+    EncoderInput skip = in;
+    skip.skip_padding = true;
+    auto trimmed = encoder->forward(skip, skipping);
+    REQUIRE(trimmed.ok());
+    double diff = 0;
+    for (std::size_t r = 0; r < 38; ++r)
+      for (std::size_t c = 0; c < 3; ++c) {
+        const double v = trimmed->logits[r * 3 + c];
+        if (mask[r]) diff = std::max(diff, std::fabs(v - logits[r * 3 + c]));
+        else CHECK(v == 0.0);
+      }
+    for (std::size_t i = 30 * 80; i < 38 * 80; ++i) CHECK(trimmed->last_hidden_state[i] == 0.0f);
+    if (albertner::kernel_isa() == albertner::KernelIsa::avx512) CHECK(diff == 0.0);
+    else CHECK(diff <= 1e-5);
+  }
 }
 
 TEST_CASE("workspace: its size is known before the first call, and reserve() grows it up front") {

@@ -33,11 +33,17 @@ struct EncoderInput {
   const std::int64_t* input_ids = nullptr;      ///< required; each in [0, vocab_size)
   const std::int64_t* token_type_ids = nullptr; ///< nullptr: all 0; else each in [0, type_vocab_size)
   const std::int64_t* attention_mask = nullptr; ///< nullptr: all 1; else 1 = real token, 0 = padding
+  /// false: every position is computed, padding as Hugging Face computes it. true: the positions
+  /// after each row's last real token (trailing attention_mask 0) are skipped and hold 0 in every
+  /// output; real tokens get the same values either way, since padded keys get exactly zero
+  /// attention weight. The Tagger sets it: batches of unequal lengths cost only their real tokens.
+  bool skip_padding = false;
 };
 
 /// What forward() produced. The pointers lead into the Workspace that was passed to it and stay
 /// valid until that workspace is used again or destroyed. Positions whose attention_mask is 0
-/// hold what Hugging Face computes there (their queries still attend to the real keys).
+/// hold what Hugging Face computes there (their queries still attend to the real keys), or 0 for
+/// trailing padding skipped with EncoderInput::skip_padding.
 struct EncoderOutput {
   std::int64_t batch = 0;
   std::int64_t seq_len = 0;
@@ -89,7 +95,7 @@ public:
     std::size_t threads() const noexcept { return pool_.threads(); }
     /// Bytes of scratch held now.
     std::size_t bytes() const noexcept {
-      std::size_t n = 0;
+      std::size_t n = lengths_.size() * sizeof(std::int64_t);
       for (const std::vector<float>* v : buffers()) n += v->size() * sizeof(float);
       return n;
     }
@@ -103,6 +109,7 @@ public:
     detail::WorkerPool pool_;
     std::vector<float> embedded_, hidden_, query_, key_, value_, context_, attention_, intermediate_, scores_,
         key_bias_, operands_, logits_;
+    std::vector<std::int64_t> lengths_; ///< rows computed per sequence
   };
 
   /// Binds every weight of `config` by its Hugging Face state_dict name through `lookup`, a
@@ -155,7 +162,7 @@ public:
   std::size_t workspace_bytes(std::int64_t batch, std::int64_t seq_len, std::size_t threads = 1) const noexcept {
     std::size_t n = 0;
     for (std::int64_t floats : buffer_sizes(batch, seq_len, threads)) n += static_cast<std::size_t>(floats);
-    return n * sizeof(float);
+    return n * sizeof(float) + static_cast<std::size_t>(batch) * sizeof(std::int64_t);
   }
 
   /// Grows `workspace` for [batch, seq_len] with its current threads now, so that the first
@@ -353,6 +360,7 @@ inline void Encoder<float>::grow(Workspace& ws, std::int64_t batch, std::int64_t
                                    &ws.scores_,    &ws.key_bias_,     &ws.operands_,  &ws.logits_};
   for (std::size_t i = 0; i < sizes.size(); ++i)
     if (buffers[i]->size() < static_cast<std::size_t>(sizes[i])) buffers[i]->resize(static_cast<std::size_t>(sizes[i]));
+  if (ws.lengths_.size() < static_cast<std::size_t>(batch)) ws.lengths_.resize(static_cast<std::size_t>(batch));
 }
 
 inline Status Encoder<float>::reserve(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const {
@@ -372,6 +380,7 @@ struct Encoder<float>::Pass {
   const Encoder* encoder = nullptr;
   Workspace* ws = nullptr;
   std::int64_t batch = 0, seq_len = 0, rows = 0;
+  const std::int64_t* lengths = nullptr; ///< rows computed per sequence; nullptr: all seq_len
   const detail::MatmulF32* products[3] = {};
   int count = 0;
 
@@ -384,8 +393,27 @@ struct Encoder<float>::Pass {
     const Pass& p = *static_cast<const Pass*>(self);
     for (int i = 0; i < p.count; ++i) {
       const auto range = detail::column_share(p.products[i]->cols, part, parts);
-      if (range.first < range.second) detail::matmul(*p.products[i], range.first, range.second);
+      if (range.first >= range.second) continue;
+      if (!p.lengths) {
+        detail::matmul(*p.products[i], range.first, range.second);
+        continue;
+      }
+      for (std::int64_t b = 0; b < p.batch; ++b) { // each sequence's real rows only
+        detail::MatmulF32 m = *p.products[i];
+        const std::int64_t r0 = b * p.seq_len;
+        m.a += r0 * m.lda;
+        m.c += r0 * m.ldc;
+        if (m.residual) m.residual += r0 * m.ldr;
+        m.rows = p.lengths[b];
+        if (m.rows > 0) detail::matmul(m, range.first, range.second);
+      }
     }
+  }
+  /// LayerNorm of the rows computed.
+  void layer_norm(float* x, std::int64_t cols, const detail::NormF32& norm, double eps) const {
+    if (!lengths) return detail::layer_norm_rows(x, rows, cols, norm.gamma, norm.beta, eps);
+    for (std::int64_t b = 0; b < batch; ++b)
+      detail::layer_norm_rows(x + b * seq_len * cols, lengths[b], cols, norm.gamma, norm.beta, eps);
   }
   Step attention_step = Step::attention; // attention, attention_scores or attention_context
 
@@ -397,8 +425,8 @@ struct Encoder<float>::Pass {
     detail::self_attention(ws.query_.data(), ws.key_.data(), ws.value_.data(), ws.key_bias_.data(), p.batch,
                            p.seq_len, c.num_attention_heads, c.head_dim(), ws.context_.data(),
                            ws.scores_.data() + k * p.seq_len * p.seq_len,
-                           ws.operands_.data() + k * detail::attention_scratch_size(p.seq_len, c.head_dim()), k,
-                           static_cast<std::int64_t>(parts), p.attention_step != Step::attention_context,
+                           ws.operands_.data() + k * detail::attention_scratch_size(p.seq_len, c.head_dim()),
+                           p.lengths, k, static_cast<std::int64_t>(parts), p.attention_step != Step::attention_context,
                            p.attention_step != Step::attention_scores);
   }
 };
@@ -425,8 +453,7 @@ inline void Encoder<float>::run_layer_step(const Layer& layer, Step step, Pass& 
     const detail::MatmulF32 dense =
         detail::linear_product(layer.dense, ws.context_.data(), rows, attention, nullptr, hidden);
     pass.run_products({&dense});
-    return detail::layer_norm_rows(attention, rows, H, layer.attention_norm.gamma, layer.attention_norm.beta,
-                                   config_.layer_norm_eps);
+    return pass.layer_norm(attention, H, layer.attention_norm, config_.layer_norm_eps);
   }
   case Step::ffn_in: {
     const detail::MatmulF32 ffn = detail::linear_product(layer.ffn, attention, rows, intermediate, &config_.hidden_act);
@@ -437,8 +464,7 @@ inline void Encoder<float>::run_layer_step(const Layer& layer, Step step, Pass& 
     const detail::MatmulF32 ffn_output =
         detail::linear_product(layer.ffn_output, intermediate, rows, hidden, nullptr, attention);
     pass.run_products({&ffn_output});
-    return detail::layer_norm_rows(hidden, rows, H, layer.output_norm.gamma, layer.output_norm.beta,
-                                   config_.layer_norm_eps);
+    return pass.layer_norm(hidden, H, layer.output_norm, config_.layer_norm_eps);
   }
   case Step::iteration:
     for (Step s : {Step::qkv, Step::attention, Step::attention_output, Step::ffn_in, Step::ffn_out})
@@ -456,6 +482,16 @@ inline typename Encoder<float>::Pass Encoder<float>::begin(const EncoderInput& i
   pass.batch = input.batch;
   pass.seq_len = input.seq_len;
   pass.rows = input.batch * input.seq_len;
+  if (input.skip_padding && input.attention_mask) {
+    bool padded = false;
+    for (std::int64_t b = 0; b < input.batch; ++b) {
+      std::int64_t length = input.seq_len;
+      while (length > 0 && input.attention_mask[b * input.seq_len + length - 1] == 0) --length;
+      ws.lengths_[static_cast<std::size_t>(b)] = length;
+      padded = padded || length < input.seq_len;
+    }
+    if (padded) pass.lengths = ws.lengths_.data();
+  }
   return pass;
 }
 
@@ -466,6 +502,16 @@ inline void Encoder<float>::embed(const EncoderInput& input, Pass& pass) const {
   for (std::int64_t b = 0; b < B; ++b)
     for (std::int64_t t = 0; t < T; ++t) {
       const std::int64_t r = b * T + t;
+      if (pass.lengths && t >= pass.lengths[b]) {
+        // Skipped padding: 0 in every buffer an observer or the output shows; the products
+        // and LayerNorms below never write these rows.
+        std::fill(embedded + r * E, embedded + (r + 1) * E, 0.0f);
+        float* hidden = pass.ws->hidden_.data() + r * config_.hidden_size;
+        std::fill(hidden, hidden + config_.hidden_size, 0.0f);
+        float* logits = pass.ws->logits_.data() + r * config_.num_labels();
+        std::fill(logits, logits + config_.num_labels(), 0.0f);
+        continue;
+      }
       const std::int64_t type = input.token_type_ids ? input.token_type_ids[r] : 0;
       const float* word = word_embeddings_ + input.input_ids[r] * E;
       const float* token_type = token_type_embeddings_ + type * E;
@@ -473,7 +519,7 @@ inline void Encoder<float>::embed(const EncoderInput& input, Pass& pass) const {
       float* out = embedded + r * E;
       for (std::int64_t c = 0; c < E; ++c) out[c] = (word[c] + token_type[c]) + position[c];
     }
-  detail::layer_norm_rows(embedded, pass.rows, E, embedding_norm_.gamma, embedding_norm_.beta, config_.layer_norm_eps);
+  pass.layer_norm(embedded, E, embedding_norm_, config_.layer_norm_eps);
   // HF adds (1 - mask) * finfo(float32).min to the scores of padded keys.
   float* key_bias = pass.ws->key_bias_.data();
   for (std::int64_t r = 0; r < pass.rows; ++r)

@@ -236,6 +236,7 @@ private:
     input.seq_len = static_cast<std::int64_t>(Tlen);
     input.input_ids = ids.data();
     input.attention_mask = mask.data();
+    input.skip_padding = true; // only window rows are read back
     ALBERTNER_TRY(EncoderOutput out, encoder_.forward(input, workspace));
     const std::size_t L = run.num_labels;
     for (std::size_t b = 0; b < B; ++b) {

@@ -135,24 +135,23 @@ inline std::int64_t attention_scratch_size(std::int64_t seq_len, std::int64_t he
 /// [batch * seq_len, heads * head_dim] with the head as the major part of a row (Hugging
 /// Face's view/permute). key_bias [batch * seq_len] is added to the scores of each key
 /// (0 or -FLT_MAX, HF's additive mask). Scratch: scores seq_len^2 floats, operands
-/// attention_scratch_size floats. Runs the (sequence, head) pairs first, first + step, ... so that
-/// threads can share the work, each with its own scratch. `scores_phase` / `context_phase` off
-/// skip a half (for timing each alone).
+/// attention_scratch_size floats. `lengths` (nullable): only the first lengths[b] positions of
+/// sequence b are computed, as queries and as keys. Runs the (sequence, head) pairs first,
+/// first + step, ... so that threads can share the work, each with its own scratch.
+/// `scores_phase` / `context_phase` off skip a half (for timing each alone).
 inline void self_attention(const float* q, const float* k, const float* v, const float* key_bias, std::int64_t batch,
                            std::int64_t seq_len, std::int64_t heads, std::int64_t head_dim, float* ctx, float* scores,
-                           float* operands, std::int64_t first = 0, std::int64_t step = 1, bool scores_phase = true,
-                           bool context_phase = true) {
+                           float* operands, const std::int64_t* lengths = nullptr, std::int64_t first = 0,
+                           std::int64_t step = 1, bool scores_phase = true, bool context_phase = true) {
   const std::int64_t width = heads * head_dim;
   MatmulF32 qk; // scores[query, key] = q . k over one head's features
   qk.lda = qk.ldw = width;
   qk.c = scores;
-  qk.ldc = qk.rows = qk.cols = seq_len;
   qk.depth = head_dim;
   // HF divides by math.sqrt(head_dim), a double that torch rounds to float.
   qk.divisor = static_cast<float>(std::sqrt(static_cast<double>(head_dim)));
   MatmulF32 pv; // ctx[query, feature] = sum over keys of scores[query, key] * v[key, feature]
   pv.a = scores;
-  pv.lda = pv.rows = pv.depth = seq_len;
   pv.ldw = 1;
   pv.wk = width;
   pv.ldc = width;
@@ -160,13 +159,17 @@ inline void self_attention(const float* q, const float* k, const float* v, const
   for (std::int64_t pair = first; pair < batch * heads; pair += step) {
     const std::int64_t b = pair / heads, h = pair % heads;
     const std::int64_t offset = b * seq_len * width + h * head_dim;
+    const std::int64_t n = lengths ? lengths[b] : seq_len;
+    if (n == 0) continue;
+    qk.ldc = qk.rows = qk.cols = n;
+    pv.lda = pv.rows = pv.depth = n;
     if (scores_phase) {
       qk.bias = key_bias + b * seq_len;
       qk.a = q + offset;
       qk.w = k + offset;
       pack_operand(qk, operands);
       matmul(qk);
-      softmax_rows(scores, seq_len, seq_len, seq_len);
+      softmax_rows(scores, n, n, n);
     }
     if (context_phase) {
       pv.w = v + offset;
