@@ -23,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include <sys/mman.h>
+
 namespace albertner {
 
 /// A batch of token sequences, all padded to `seq_len`. Arrays are row-major [batch, seq_len]
@@ -282,13 +284,18 @@ inline Status Encoder<float>::pack_weights() {
   if (!detail::packed_kernels()) return ok_status();
   std::size_t total = 0;
   for_each_dense(*this, [&](const detail::DenseF32& d) { total += static_cast<std::size_t>(detail::packed_size(d.out, d.in)); });
-  // Cache-line aligned so that no panel row straddles two lines; not zeroed: packing writes all.
-  constexpr std::align_val_t line{64};
-  std::shared_ptr<float> arena(new (line, std::nothrow) float[total],
-                               [](float* p) { ::operator delete[](p, std::align_val_t{64}); });
+  // Aligned to 2 MiB and advised so that the kernel backs it with huge pages where it can: a
+  // few hundred page faults fewer at load, fewer TLB misses in every pass. Not zeroed: packing
+  // writes all of it.
+  constexpr std::size_t huge_page = std::size_t(1) << 21;
+  std::shared_ptr<float> arena(new (std::align_val_t{huge_page}, std::nothrow) float[total],
+                               [](float* p) { ::operator delete[](p, std::align_val_t{huge_page}); });
   if (!arena)
     return Error(errc::io, "cannot allocate " + std::to_string(total * sizeof(float) >> 20) +
                                " MiB for the weights in the kernel's layout");
+#ifdef MADV_HUGEPAGE
+  ::madvise(arena.get(), total * sizeof(float), MADV_HUGEPAGE);
+#endif
   float* next = arena.get();
   for_each_dense(*this, [&](detail::DenseF32& d) {
     detail::pack_panels(d.weight, d.in, 1, d.out, d.in, next);
