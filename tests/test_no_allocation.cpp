@@ -59,7 +59,7 @@ TEST_CASE("Encoder::forward allocates nothing once the workspace is reserved, wi
     in.input_ids = ids.data();
     const long before = allocations.load();
     REQUIRE(encoder->forward(in, fresh).ok());
-    CHECK(allocations.load() - before >= 12);
+    CHECK(allocations.load() - before >= 8); // at least one per workspace buffer
   }
   for (std::size_t threads : {1, 2}) {
     CAPTURE(threads);

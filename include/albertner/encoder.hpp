@@ -74,6 +74,13 @@ struct StageObserver {
   void* user = nullptr;
 };
 
+namespace detail {
+/// Encoder::create's default `release`: the caller keeps every byte it lent.
+struct KeepBytes {
+  void operator()(const void*, std::size_t) const noexcept {}
+};
+} // namespace detail
+
 /// The encoder at precision T (float: fp32 weights and arithmetic). Only Encoder<float> exists.
 template <class T>
 class Encoder;
@@ -104,13 +111,13 @@ public:
 
   private:
     friend class Encoder<float>;
-    std::array<const std::vector<float>*, 12> buffers() const {
-      return {&embedded_, &hidden_, &query_, &key_, &value_, &context_, &attention_, &intermediate_,
-              &scores_, &key_bias_, &operands_, &logits_};
+    std::array<const std::vector<float>*, 8> buffers() const {
+      return {&embedded_, &hidden_, &layer_, &attention_, &scores_, &key_bias_, &operands_, &logits_};
     }
     detail::WorkerPool pool_;
-    std::vector<float> embedded_, hidden_, query_, key_, value_, context_, attention_, intermediate_, scores_,
-        key_bias_, operands_, logits_;
+    // layer_ holds query, key, value and context [rows, H] one after another until the attention
+    // output is in attention_, then the FFN's intermediate [rows, I]: rows * max(4H, I) floats.
+    std::vector<float> embedded_, hidden_, layer_, attention_, scores_, key_bias_, operands_, logits_;
     std::vector<std::int64_t> lengths_; ///< rows computed per sequence
   };
 
@@ -119,19 +126,14 @@ public:
   /// is absent. Each tensor must be F32 with exactly the shape the config implies.
   /// Errors: errc::config (invalid config), errc::missing (absent tensor), errc::shape (dtype or
   /// shape), errc::format (byte count), errc::unsupported (data not float-aligned).
-  template <class Lookup>
-  static Result<Encoder> create(const ModelConfig& config, Lookup&& lookup);
+  /// Where the AVX-512 kernels run, the Linear weights are copied into their layout; `release`,
+  /// a callable `void (const void* data, std::size_t bytes)`, then hears of each weight whose
+  /// bytes forward() will not read again (Model lets the file's pages go; the default keeps them).
+  template <class Lookup, class Release = detail::KeepBytes>
+  static Result<Encoder> create(const ModelConfig& config, Lookup&& lookup, Release&& release = Release{});
 
   const ModelConfig& config() const noexcept { return config_; }
 
-  /// Calls f(const void* data, std::size_t bytes) for each weight tensor whose bytes forward()
-  /// no longer reads because a packed copy replaced them (none with the portable kernels).
-  template <class F>
-  void for_each_packed_weight(F&& f) const {
-    for_each_dense(*this, [&](const detail::DenseF32& d) {
-      if (d.packed) f(static_cast<const void*>(d.weight), static_cast<std::size_t>(d.out * d.in) * sizeof(float));
-    });
-  }
 
   /// Runs the model on `input`. Errors (errc::invalid_input) name the offending array, batch row
   /// and position; nothing is computed then.
@@ -181,14 +183,15 @@ private:
   };
 
   /// Floats of each Workspace buffer, in Workspace::buffers() order.
-  std::array<std::int64_t, 12> buffer_sizes(std::int64_t batch, std::int64_t seq_len, std::size_t threads) const noexcept;
+  std::array<std::int64_t, 8> buffer_sizes(std::int64_t batch, std::int64_t seq_len, std::size_t threads) const noexcept;
   void grow(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const;
   struct Pass; // one forward pass's shapes and buffers, shared with the worker threads
 
   Encoder() = default;
   /// Copies every Linear weight into the AVX-512 kernel's panel layout (a no-op for the portable
   /// kernels): once, at load, instead of at every product.
-  Status pack_weights();
+  template <class Release>
+  Status pack_weights(Release& release);
   /// Calls f on every Linear layer of `self` (projection, each layer's six, classifier), const or not.
   template <class Self, class F>
   static void for_each_dense(Self& self, F&& f) {
@@ -217,8 +220,8 @@ private:
   std::shared_ptr<const float> packed_; ///< owns every DenseF32::packed; shared by copies
 };
 
-template <class Lookup>
-Result<Encoder<float>> Encoder<float>::create(const ModelConfig& config, Lookup&& lookup) {
+template <class Lookup, class Release>
+Result<Encoder<float>> Encoder<float>::create(const ModelConfig& config, Lookup&& lookup, Release&& release) {
   ALBERTNER_CHECK(config.validate());
   Encoder e;
   e.config_ = config;
@@ -276,11 +279,12 @@ Result<Encoder<float>> Encoder<float>::create(const ModelConfig& config, Lookup&
     e.schedule_.push_back(g);
   }
   ALBERTNER_TRY(e.classifier_, dense("classifier", config.num_labels(), H));
-  ALBERTNER_CHECK(e.pack_weights());
+  ALBERTNER_CHECK(e.pack_weights(release));
   return e;
 }
 
-inline Status Encoder<float>::pack_weights() {
+template <class Release>
+Status Encoder<float>::pack_weights(Release& release) {
   if (!detail::packed_kernels()) return ok_status();
   std::size_t total = 0;
   for_each_dense(*this, [&](const detail::DenseF32& d) { total += static_cast<std::size_t>(detail::packed_size(d.out, d.in)); });
@@ -301,6 +305,7 @@ inline Status Encoder<float>::pack_weights() {
     detail::pack_panels(d.weight, d.in, 1, d.out, d.in, next);
     d.packed = next;
     next += detail::packed_size(d.out, d.in);
+    release(static_cast<const void*>(d.weight), static_cast<std::size_t>(d.out * d.in) * sizeof(float));
   });
   packed_ = std::move(arena);
   return ok_status();
@@ -341,19 +346,15 @@ inline Status Encoder<float>::check_input(const EncoderInput& in) const {
   return ok_status();
 }
 
-inline std::array<std::int64_t, 12> Encoder<float>::buffer_sizes(std::int64_t B, std::int64_t T,
+inline std::array<std::int64_t, 8> Encoder<float>::buffer_sizes(std::int64_t B, std::int64_t T,
                                                              std::size_t threads) const noexcept {
   const std::int64_t rows = B * T, H = config_.hidden_size, parts = static_cast<std::int64_t>(threads);
-  // Order of Workspace::buffers(): embedded, hidden, query, key, value, context, attention,
-  // intermediate, scores, key_bias, operands, logits. Each thread has its own attention scratch.
+  // Order of Workspace::buffers(): embedded, hidden, layer, attention, scores, key_bias, operands,
+  // logits. Each thread has its own attention scratch.
   return {rows * config_.embedding_size,
           rows * H,
+          rows * std::max(4 * H, config_.intermediate_size),
           rows * H,
-          rows * H,
-          rows * H,
-          rows * H,
-          rows * H,
-          rows * config_.intermediate_size,
           parts * T * T,
           rows,
           parts * detail::attention_scratch_size(T, config_.head_dim()),
@@ -361,10 +362,9 @@ inline std::array<std::int64_t, 12> Encoder<float>::buffer_sizes(std::int64_t B,
 }
 
 inline void Encoder<float>::grow(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const {
-  const std::array<std::int64_t, 12> sizes = buffer_sizes(batch, seq_len, ws.threads());
-  std::vector<float>* buffers[] = {&ws.embedded_,  &ws.hidden_,       &ws.query_,  &ws.key_,
-                                   &ws.value_,     &ws.context_,      &ws.attention_, &ws.intermediate_,
-                                   &ws.scores_,    &ws.key_bias_,     &ws.operands_,  &ws.logits_};
+  const std::array<std::int64_t, 8> sizes = buffer_sizes(batch, seq_len, ws.threads());
+  std::vector<float>* buffers[] = {&ws.embedded_, &ws.hidden_,   &ws.layer_,    &ws.attention_,
+                                   &ws.scores_,   &ws.key_bias_, &ws.operands_, &ws.logits_};
   for (std::size_t i = 0; i < sizes.size(); ++i)
     if (buffers[i]->size() < static_cast<std::size_t>(sizes[i])) buffers[i]->resize(static_cast<std::size_t>(sizes[i]));
   if (ws.lengths_.size() < static_cast<std::size_t>(batch)) ws.lengths_.resize(static_cast<std::size_t>(batch));
@@ -424,13 +424,19 @@ struct Encoder<float>::Pass {
   }
   Step attention_step = Step::attention; // attention, attention_scores or attention_context
 
+  // The four [rows, H] parts of Workspace::layer_.
+  float* query() const { return ws->layer_.data(); }
+  float* key() const { return query() + rows * encoder->config_.hidden_size; }
+  float* value() const { return key() + rows * encoder->config_.hidden_size; }
+  float* context() const { return value() + rows * encoder->config_.hidden_size; }
+
   static void attention_part(void* self, std::size_t part, std::size_t parts) {
     const Pass& p = *static_cast<const Pass*>(self);
     const ModelConfig& c = p.encoder->config_;
     Workspace& ws = *p.ws;
     const std::int64_t k = static_cast<std::int64_t>(part);
-    detail::self_attention(ws.query_.data(), ws.key_.data(), ws.value_.data(), ws.key_bias_.data(), p.batch,
-                           p.seq_len, c.num_attention_heads, c.head_dim(), ws.context_.data(),
+    detail::self_attention(p.query(), p.key(), p.value(), ws.key_bias_.data(), p.batch, p.seq_len,
+                           c.num_attention_heads, c.head_dim(), p.context(),
                            ws.scores_.data() + k * p.seq_len * p.seq_len,
                            ws.operands_.data() + k * detail::attention_scratch_size(p.seq_len, c.head_dim()),
                            p.lengths, k, static_cast<std::int64_t>(parts), p.attention_step != Step::attention_context,
@@ -443,12 +449,12 @@ inline void Encoder<float>::run_layer_step(const Layer& layer, Step step, Pass& 
   Workspace& ws = *pass.ws;
   float* hidden = ws.hidden_.data();
   float* attention = ws.attention_.data();
-  float* intermediate = ws.intermediate_.data();
+  float* intermediate = ws.layer_.data(); // query .. context are dead once attention_ is written
   switch (step) {
   case Step::qkv: {
-    const detail::MatmulF32 query = detail::linear_product(layer.query, hidden, rows, ws.query_.data());
-    const detail::MatmulF32 key = detail::linear_product(layer.key, hidden, rows, ws.key_.data());
-    const detail::MatmulF32 value = detail::linear_product(layer.value, hidden, rows, ws.value_.data());
+    const detail::MatmulF32 query = detail::linear_product(layer.query, hidden, rows, pass.query());
+    const detail::MatmulF32 key = detail::linear_product(layer.key, hidden, rows, pass.key());
+    const detail::MatmulF32 value = detail::linear_product(layer.value, hidden, rows, pass.value());
     return pass.run_products({&query, &key, &value});
   }
   case Step::attention:
@@ -458,7 +464,7 @@ inline void Encoder<float>::run_layer_step(const Layer& layer, Step step, Pass& 
     return ws.pool_.run(&Pass::attention_part, &pass);
   case Step::attention_output: {
     const detail::MatmulF32 dense =
-        detail::linear_product(layer.dense, ws.context_.data(), rows, attention, nullptr, hidden);
+        detail::linear_product(layer.dense, pass.context(), rows, attention, nullptr, hidden);
     pass.run_products({&dense});
     return pass.layer_norm(attention, H, layer.attention_norm, config_.layer_norm_eps);
   }

@@ -173,10 +173,11 @@ inline Result<Tokenizer> make_tokenizer(const Model& model) {
 template <class T = float>
 Result<Encoder<T>> make_encoder(const Model& model) {
   const SafeTensors& store = model.tensors();
-  auto encoder = Encoder<T>::create(model.config(), [&store](const std::string& name) { return store.find(name); });
-  // The packed copies are what the kernels read: the file's pages of those weights can go.
-  if (encoder.ok()) encoder->for_each_packed_weight([&store](const void* p, std::size_t n) { store.evict(p, n); });
-  return encoder;
+  // Each weight's file pages go as soon as its packed copy exists, so that the two are never
+  // resident together (a caller's buffer is left alone: evict is a no-op there).
+  return Encoder<T>::create(
+      model.config(), [&store](const std::string& name) { return store.find(name); },
+      [&store](const void* data, std::size_t bytes) { store.evict(data, bytes); });
 }
 
 } // namespace albertner
