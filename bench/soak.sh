@@ -3,7 +3,7 @@
 # build-bench) and tags SENTENCES (default 100000) CoNLL-2003 validation sentences, repeated, with
 # MODEL in one process, printing RSS at start, middle and end and sentences/s.
 # Usage: bench/soak.sh [MODEL] [SENTENCES] [extra soak options: --chunk K --threads T]
-#   MODEL: an albertner model file or a Hugging Face folder (default: SHARED/golden/tiny, converted).
+#   MODEL: an albertner model file or a Hugging Face folder (default: the bundled CoNLL-2003 model).
 # Environment: SHARED (default ../shared beside the repository), BUILD, JOBS.
 set -euo pipefail
 
@@ -11,7 +11,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 shared=${SHARED:-$repo/../shared}
 build=${BUILD:-build-bench}
-model=${1:-$shared/golden/tiny}
+model=${1:-models/albertner-conll03-small.safetensors}
 sentences=${2:-100000}
 shift $(($# > 2 ? 2 : $#))
 

@@ -340,6 +340,22 @@ TEST_CASE("bad input: an absurd size in config.json") {
               errc::config, "vocab_size = 1099511627776 is out of range [1, 16777216]");
 }
 
+TEST_CASE("bad input: the most labels config.json may declare, written back without quadratic work") {
+  // {"num_labels": 57966} once made the model's own JSON (id2label) cost O(n^2) key comparisons,
+  // minutes of work, found by fuzz_json (docs/robustness.md). 65,536 is num_labels' upper bound.
+  auto config = albertner::model_config_from_hf_json(*detail::parse_json("{\"num_labels\": 65536}"));
+  REQUIRE(config.ok());
+  CHECK(config->num_labels() == 65536);
+  const detail::Json written = albertner::model_config_to_json(*config);
+  const detail::Json* id2label = written.find("id2label");
+  REQUIRE(id2label);
+  CHECK(id2label->size() == 65536);
+  CHECK(id2label->members().back().first == "65535");
+  CHECK(id2label->members().back().second.as_string() == "LABEL_65535");
+  CHECK_ERROR(albertner::model_config_from_hf_json(*detail::parse_json("{\"num_labels\": 65537}")), errc::config,
+              "num_labels is 65537, not an integer in [1, 65536]");
+}
+
 TEST_CASE("bad input: a size in config.json that is not an integer") {
   const auto j = with(small_config_json(), "num_hidden_layers", detail::Json::make_number(2.5, false, 0));
   CHECK_ERROR(convert(hf_folder("fraction", j, albertner_test::synthetic_weights(albertner_test::small_config(22)))),

@@ -141,7 +141,7 @@ public:
 
   /// The steps of a forward pass, for timing them one by one (bench/stages.cpp). Each is what
   /// forward() runs at that point; the ones inside a loop iteration use the first iteration's
-  /// layer; attention_scores and attention_context are the two halves of `attention`.
+  /// group; attention_scores and attention_context are the two halves of `attention`.
   enum class Step {
     embeddings,        ///< lookup, sum and LayerNorm
     projection,        ///< embedding_size -> hidden_size
@@ -156,8 +156,10 @@ public:
     head,              ///< the classifier
   };
 
-  /// Runs one step on `input` in `workspace`, as forward() would at that point (the steps after
-  /// `embeddings` read what the workspace holds, so run forward() on the same input first).
+  /// Runs one step on `input` in `workspace`, as forward() would at that point. A step reads what
+  /// the steps before it in a pass wrote and the buffers are shared between steps (after forward()
+  /// the FFN's intermediate sits where query .. context were), so run the steps that feed it first:
+  /// embeddings, projection, qkv, attention, attention_output, ffn_in, ffn_out, head.
   /// Errors: those of forward().
   Status run_step(Step step, const EncoderInput& input, Workspace& workspace) const;
 
@@ -205,7 +207,8 @@ private:
   Pass begin(const EncoderInput& input, Workspace& ws) const;
   void embed(const EncoderInput& input, Pass& pass) const;
   void run_layer_step(const Layer& layer, Step step, Pass& pass) const;
-  /// Any step; those inside the loop with the first iteration's layer.
+  /// Any step; those inside the loop with the first iteration's group (its first inner layer for
+  /// the steps below `iteration`).
   void run_pass_step(Step step, const EncoderInput& input, Pass& pass) const;
 
   ModelConfig config_;
@@ -552,7 +555,12 @@ inline void Encoder<float>::run_pass_step(Step step, const EncoderInput& input, 
     const detail::MatmulF32 head = detail::linear_product(classifier_, ws.hidden_.data(), pass.rows, ws.logits_.data());
     return pass.run_products({&head});
   }
-  default: return run_layer_step(groups_[static_cast<std::size_t>(schedule_[0])][0], step, pass);
+  default: {
+    const std::vector<Layer>& group = groups_[static_cast<std::size_t>(schedule_[0])];
+    if (step != Step::iteration) return run_layer_step(group[0], step, pass);
+    for (const Layer& layer : group) run_layer_step(layer, step, pass);
+    return;
+  }
   }
 }
 

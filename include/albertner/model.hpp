@@ -48,7 +48,7 @@ inline detail::Json model_config_to_json(const ModelConfig& c) {
   j.set("hidden_act", Json::make_string(activation_name(c.hidden_act)));
   j.set("position_embedding_type", Json::make_string("absolute"));
   Json id2label = Json::make_object();
-  for (std::size_t i = 0; i < c.labels.size(); ++i) id2label.set(std::to_string(i), Json::make_string(c.labels[i]));
+  for (std::size_t i = 0; i < c.labels.size(); ++i) id2label.add(std::to_string(i), Json::make_string(c.labels[i]));
   j.set("id2label", std::move(id2label));
   return j;
 }

@@ -1,0 +1,437 @@
+// Per-stage benchmarks of the fp32 forward pass on the golden ALBERT-base model, plus
+// tokenization, span decoding and the whole Tagger text -> entities path (Google Benchmark).
+// Arguments: T (tokens per sequence, [CLS] and [SEP] included), batch (sequences or texts),
+// threads. Counters: GFLOP/s, peak% (of threads x one core's fp32 AVX-512 FMA peak, measured at
+// startup and printed as fp32_peak_gflops in the context) and tokens/s.
+// Usage: stages [--benchmark_filter=REGEX] [--benchmark_format=json] [--benchmark_out=FILE
+//   --benchmark_out_format=json] ...   (docs/benchmarks.md)
+// The model is SHARED/golden/base converted to a temporary file, or the converted model file
+// named by the environment variable ALBERTNER_BENCH_MODEL.
+#include <albertner/albertner.hpp>
+#include <albertner/converter.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <immintrin.h>
+#include <unistd.h>
+
+namespace {
+
+using albertner::Encoder;
+using Step = Encoder<float>::Step;
+using Workspace = Encoder<float>::Workspace;
+
+constexpr std::int64_t kLengths[] = {8, 16, 32, 64, 128, 256, 512};
+constexpr std::int64_t kBatches[] = {1, 8};
+constexpr std::int64_t kThreads[] = {1, 2};
+constexpr const char* kSentence = "John Smith flew from New York to Berlin on Monday for a meeting with Siemens. ";
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// One core's fp32 peak: enough independent FMA chains, all in registers, to cover the FMA
+// latency on every FMA port, so that issue throughput alone bounds the loop. The chains converge
+// to add / (1 - mul) = 1: no overflow, no denormals.
+__attribute__((target("avx512f,fma"))) double fp32_peak_gflops(double seconds) {
+  constexpr int kChains = 16;
+  constexpr std::int64_t kRounds = 1024;
+  __m512 acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(1.0f + 0.01f * static_cast<float>(i));
+  const __m512 mul = _mm512_set1_ps(0.999f), add = _mm512_set1_ps(0.001f);
+  std::int64_t rounds = 0;
+  const double start = now_seconds();
+  double elapsed = 0.0;
+  do {
+    for (std::int64_t r = 0; r < kRounds; ++r) {
+#pragma GCC unroll 16
+      for (int i = 0; i < kChains; ++i) acc[i] = _mm512_fmadd_ps(acc[i], mul, add);
+    }
+    rounds += kRounds;
+    elapsed = now_seconds() - start;
+  } while (elapsed < seconds);
+  // Stored, not _mm512_reduce_add_ps: GCC 12 warns (-Wuninitialized) inside that intrinsic.
+  for (int i = 1; i < kChains; ++i) acc[0] = _mm512_add_ps(acc[0], acc[i]);
+  alignas(64) float lanes[16];
+  _mm512_store_ps(lanes, acc[0]);
+  benchmark::DoNotOptimize(lanes);
+  return static_cast<double>(rounds) * kChains * 16 * 2 / elapsed / 1e9;
+}
+
+/// What every benchmark shares, set up once in main.
+struct Fixture {
+  // taggers[k] and workspaces[k] run on kThreads[k] threads; the encoder benchmarks use
+  // taggers[0]'s encoder (the same weights).
+  std::vector<std::unique_ptr<albertner::Tagger<float>>> taggers;
+  std::vector<std::unique_ptr<Workspace>> workspaces;
+  std::vector<std::int64_t> long_ids; // [CLS] + more than max(kLengths) tokens of repeated kSentence
+  std::map<std::int64_t, std::string> texts;
+  double peak_gflops = 0.0; // 0: no AVX-512 here, peak% is not reported
+  // The (T, batch) whose forward() each workspace last ran: the per-step benchmarks that follow
+  // with the same shape skip their warm-up forward().
+  std::vector<std::pair<std::int64_t, std::int64_t>> forwarded;
+};
+Fixture* fixture = nullptr;
+
+const albertner::Encoder<float>& encoder() { return fixture->taggers[0]->encoder(); }
+const albertner::Tokenizer& tokenizer() { return fixture->taggers[0]->tokenizer(); }
+
+std::size_t thread_index(std::int64_t threads) {
+  return static_cast<std::size_t>(std::find(std::begin(kThreads), std::end(kThreads), threads) - std::begin(kThreads));
+}
+
+/// The longest prefix of repeated kSentence, cut between words, that encodes to at most T tokens.
+const std::string& text_of_length(std::int64_t T) {
+  auto it = fixture->texts.find(T);
+  if (it != fixture->texts.end()) return it->second;
+  std::string repeated;
+  while (repeated.size() < 8 * static_cast<std::size_t>(T)) repeated += kSentence; // ~4.5 bytes a token
+  std::vector<std::size_t> word_ends;
+  for (std::size_t i = 0; i < repeated.size(); ++i)
+    if (repeated[i] == ' ') word_ends.push_back(i);
+  auto tokens = [&](std::size_t words) {
+    auto e = tokenizer().encode(repeated.substr(0, word_ends[words - 1]));
+    return e.ok() ? static_cast<std::int64_t>(e->size()) : T + 1;
+  };
+  // Token counts grow with the word count (words are tokenized one by one): binary search.
+  std::size_t lo = 1, hi = word_ends.size();
+  while (lo < hi) {
+    const std::size_t mid = (lo + hi + 1) / 2;
+    if (tokens(mid) <= T) lo = mid;
+    else hi = mid - 1;
+  }
+  return fixture->texts[T] = repeated.substr(0, word_ends[lo - 1]);
+}
+
+std::int64_t token_count(const std::string& text) {
+  auto e = tokenizer().encode(text);
+  return e.ok() ? static_cast<std::int64_t>(e->size()) : 0;
+}
+
+/// FLOPs of one step on [B, T] (multiply-adds count 2; softmax, LayerNorm and the activation
+/// are left out).
+double step_flops(Step step, double B, double T) {
+  const albertner::ModelConfig& c = encoder().config();
+  const double rows = B * T, E = static_cast<double>(c.embedding_size), H = static_cast<double>(c.hidden_size),
+               I = static_cast<double>(c.intermediate_size), heads = static_cast<double>(c.num_attention_heads),
+               d = H / heads, labels = static_cast<double>(c.num_labels());
+  switch (step) {
+  case Step::embeddings: return 0.0;
+  case Step::projection: return 2 * rows * E * H;
+  case Step::qkv: return 2 * rows * H * 3 * H;
+  case Step::attention_scores:
+  case Step::attention_context: return 2 * B * heads * T * T * d;
+  case Step::attention: return 2 * step_flops(Step::attention_scores, B, T);
+  case Step::attention_output: return 2 * rows * H * H;
+  case Step::ffn_in:
+  case Step::ffn_out: return 2 * rows * H * I;
+  case Step::iteration: {
+    double layer = 0.0;
+    for (Step s : {Step::qkv, Step::attention, Step::attention_output, Step::ffn_in, Step::ffn_out})
+      layer += step_flops(s, B, T);
+    return static_cast<double>(c.inner_group_num) * layer;
+  }
+  case Step::head: return 2 * rows * H * labels;
+  }
+  return 0.0;
+}
+
+double forward_flops(double B, double T) {
+  return step_flops(Step::projection, B, T) +
+         static_cast<double>(encoder().config().num_hidden_layers) * step_flops(Step::iteration, B, T) +
+         step_flops(Step::head, B, T);
+}
+
+/// Rates over the wall time of the timed loop (the benchmarks use real time: worker threads'
+/// CPU time is not the main thread's). Set by hand so that the console shows "GFLOP/s=42",
+/// not a rate counter's "GFLOP/s=42/s".
+void report(benchmark::State& state, double seconds, double flops, double tokens, std::int64_t threads) {
+  const double iterations = static_cast<double>(state.iterations());
+  state.counters["tokens/s"] = tokens * iterations / seconds;
+  if (flops <= 0.0) return;
+  const double gflops = flops * iterations / seconds / 1e9;
+  state.counters["GFLOP/s"] = gflops;
+  if (fixture->peak_gflops > 0.0)
+    state.counters["peak%"] = 100.0 * gflops / (fixture->peak_gflops * static_cast<double>(threads));
+}
+
+/// B rows of [CLS] + the first T - 2 tokens + [SEP]: exactly T positions, no padding.
+std::vector<std::int64_t> encoder_ids(std::int64_t T, std::int64_t B) {
+  std::vector<std::int64_t> row(fixture->long_ids.begin(), fixture->long_ids.begin() + (T - 1));
+  row.push_back(tokenizer().sep_id());
+  std::vector<std::int64_t> ids;
+  for (std::int64_t b = 0; b < B; ++b) ids.insert(ids.end(), row.begin(), row.end());
+  return ids;
+}
+
+/// The steps that write what `step` reads. After forward() the workspace's layer buffer holds
+/// the FFN intermediate, not Q, K, V and the context, so a step inside an iteration needs the
+/// steps before it to read real activations.
+std::vector<Step> steps_before(Step step) {
+  switch (step) {
+  case Step::attention:
+  case Step::attention_scores: return {Step::qkv};
+  case Step::attention_context: return {Step::qkv, Step::attention_scores};
+  case Step::attention_output: return {Step::qkv, Step::attention};
+  case Step::ffn_in: return {Step::qkv, Step::attention, Step::attention_output};
+  case Step::ffn_out: return {Step::qkv, Step::attention, Step::attention_output, Step::ffn_in};
+  default: return {};
+  }
+}
+
+struct Shape {
+  std::int64_t T, batch, threads;
+};
+Shape shape_of(const benchmark::State& state) { return {state.range(0), state.range(1), state.range(2)}; }
+
+void bench_step(benchmark::State& state, Step step) {
+  const Shape s = shape_of(state);
+  const std::size_t k = thread_index(s.threads);
+  Workspace& ws = *fixture->workspaces[k];
+  const std::vector<std::int64_t> ids = encoder_ids(s.T, s.batch);
+  albertner::EncoderInput input;
+  input.batch = s.batch;
+  input.seq_len = s.T;
+  input.input_ids = ids.data();
+  const auto shape = std::make_pair(s.T, s.batch);
+  if (fixture->forwarded[k] != shape) {
+    auto reserved = encoder().reserve(ws, s.batch, s.T);
+    if (!reserved.ok()) return state.SkipWithError(reserved.error().what().c_str());
+    auto warm = encoder().forward(input, ws);
+    if (!warm.ok()) return state.SkipWithError(warm.error().what().c_str());
+    fixture->forwarded[k] = shape;
+  }
+  for (Step before : steps_before(step)) {
+    auto done = encoder().run_step(before, input, ws);
+    if (!done.ok()) return state.SkipWithError(done.error().what().c_str());
+  }
+  const double start = now_seconds();
+  for (auto _ : state) {
+    auto done = encoder().run_step(step, input, ws);
+    if (!done.ok()) return state.SkipWithError(done.error().what().c_str());
+  }
+  report(state, now_seconds() - start, step_flops(step, static_cast<double>(s.batch), static_cast<double>(s.T)),
+         static_cast<double>(s.batch * s.T), s.threads);
+}
+
+void bench_forward(benchmark::State& state) {
+  const Shape s = shape_of(state);
+  const std::size_t k = thread_index(s.threads);
+  Workspace& ws = *fixture->workspaces[k];
+  const std::vector<std::int64_t> ids = encoder_ids(s.T, s.batch);
+  albertner::EncoderInput input;
+  input.batch = s.batch;
+  input.seq_len = s.T;
+  input.input_ids = ids.data();
+  auto reserved = encoder().reserve(ws, s.batch, s.T);
+  if (!reserved.ok()) return state.SkipWithError(reserved.error().what().c_str());
+  fixture->forwarded[k] = {s.T, s.batch};
+  const double start = now_seconds();
+  for (auto _ : state) {
+    auto out = encoder().forward(input, ws);
+    if (!out.ok()) return state.SkipWithError(out.error().what().c_str());
+    benchmark::DoNotOptimize(out->logits);
+  }
+  report(state, now_seconds() - start, forward_flops(static_cast<double>(s.batch), static_cast<double>(s.T)),
+         static_cast<double>(s.batch * s.T), s.threads);
+}
+
+void bench_tokenize(benchmark::State& state) {
+  const Shape s = shape_of(state);
+  const std::string& text = text_of_length(s.T);
+  const double start = now_seconds();
+  for (auto _ : state)
+    for (std::int64_t b = 0; b < s.batch; ++b) {
+      auto e = tokenizer().encode(text);
+      if (!e.ok()) return state.SkipWithError(e.error().what().c_str());
+      benchmark::DoNotOptimize(e->ids.data());
+    }
+  report(state, now_seconds() - start, 0.0, static_cast<double>(s.batch * token_count(text)), s.threads);
+}
+
+void bench_decode(benchmark::State& state) {
+  const Shape s = shape_of(state);
+  albertner::Tagger<float>& tagger = *fixture->taggers[0];
+  const std::string& text = text_of_length(s.T);
+  auto encoding = tokenizer().encode(text);
+  if (!encoding.ok()) return state.SkipWithError(encoding.error().what().c_str());
+  // The logits Tagger::tag decodes for this text, and the options it decodes them with.
+  auto logits = tagger.document_logits({*encoding});
+  if (!logits.ok()) return state.SkipWithError(logits.error().what().c_str());
+  const std::vector<albertner::TokenInfo> tokens = tagger.token_infos(*encoding);
+  const albertner::DecodeOptions options{tagger.options().aggregation, tagger.options().ignore_labels,
+                                         tokenizer().unk_id()};
+  const std::size_t num_labels = tagger.labels().size();
+  const double start = now_seconds();
+  for (auto _ : state)
+    for (std::int64_t b = 0; b < s.batch; ++b) {
+      auto entities =
+          albertner::decode_entities(text, tokens, logits->front().data(), num_labels, tagger.labels(), options);
+      if (!entities.ok()) return state.SkipWithError(entities.error().what().c_str());
+      benchmark::DoNotOptimize(entities->data());
+    }
+  report(state, now_seconds() - start, 0.0, static_cast<double>(s.batch) * static_cast<double>(encoding->size()),
+         s.threads);
+}
+
+void bench_tag(benchmark::State& state) {
+  const Shape s = shape_of(state);
+  albertner::Tagger<float>& tagger = *fixture->taggers[thread_index(s.threads)];
+  // tag(text) is tag_batch({text}); `batch` texts fill one encoder batch (batch_size 8). The
+  // FLOPs assume one window per text, as for every T here with a 512-position model.
+  const std::vector<std::string> texts(static_cast<std::size_t>(s.batch), text_of_length(s.T));
+  const std::int64_t tokens = token_count(texts.front());
+  const double start = now_seconds();
+  for (auto _ : state) {
+    auto entities = tagger.tag_batch(texts);
+    if (!entities.ok()) return state.SkipWithError(entities.error().what().c_str());
+    benchmark::DoNotOptimize(entities->data());
+  }
+  report(state, now_seconds() - start, forward_flops(static_cast<double>(s.batch), static_cast<double>(tokens)),
+         static_cast<double>(s.batch * tokens), s.threads);
+}
+
+const std::array<std::pair<const char*, Step>, 11> kSteps = {{
+    {"embeddings", Step::embeddings},
+    {"projection", Step::projection},
+    {"qkv", Step::qkv},
+    {"attention_scores", Step::attention_scores},
+    {"attention_context", Step::attention_context},
+    {"attention", Step::attention},
+    {"attention_output", Step::attention_output},
+    {"ffn_in", Step::ffn_in},
+    {"ffn_out", Step::ffn_out},
+    {"iteration", Step::iteration},
+    {"head", Step::head},
+}};
+
+// Shape-major order: every benchmark of one (T, batch, threads) runs back to back, so the step
+// benchmarks share one warm-up forward() per shape and per-shape results read as one table.
+void register_benchmarks() {
+  auto add = [](const std::string& name, auto&& fn, std::int64_t T, std::int64_t batch, std::int64_t threads) {
+    benchmark::RegisterBenchmark(name.c_str(), fn)
+        ->Args({T, batch, threads})
+        ->ArgNames({"T", "batch", "threads"})
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  };
+  for (std::int64_t T : kLengths)
+    for (std::int64_t batch : kBatches)
+      for (std::int64_t threads : kThreads) {
+        for (const auto& step : kSteps) {
+          auto run = [step](benchmark::State& state) { bench_step(state, step.second); };
+          add(std::string("encoder/") + step.first, run, T, batch, threads);
+        }
+        add("encoder/forward", bench_forward, T, batch, threads);
+        if (threads == 1) { // single-threaded code: one thread only
+          add("tokenize", bench_tokenize, T, batch, threads);
+          add("decode", bench_decode, T, batch, threads);
+        }
+        add("tagger/tag", bench_tag, T, batch, threads);
+      }
+}
+
+std::string format_double(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // Google Benchmark's default of 0.5 s per benchmark would make the whole matrix take long (a
+  // forward at T=512, batch 8 takes seconds): 0.05 s unless the command line says otherwise
+  // (the last --benchmark_min_time wins, and the user's come after this one).
+  char default_min_time[] = "--benchmark_min_time=0.05";
+  std::vector<char*> args(argv, argv + argc);
+  args.insert(args.begin() + 1, default_min_time);
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
+  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
+
+  std::string model_path;
+  std::string temporary;
+  if (const char* env = std::getenv("ALBERTNER_BENCH_MODEL"); env && *env) {
+    model_path = env;
+  } else {
+    const std::string base = std::string(ALBERTNER_SHARED_DIR) + "/golden/base";
+    if (access((base + "/config.json").c_str(), R_OK) != 0) {
+      std::printf("stages: skipped: %s/config.json not found (set ALBERTNER_BENCH_MODEL to a converted model)\n",
+                  base.c_str());
+      return 0;
+    }
+    char name[] = "/tmp/albertner-stages-XXXXXX.safetensors";
+    const int fd = mkstemps(name, 12);
+    if (fd < 0) {
+      std::perror("stages: mkstemps");
+      return 1;
+    }
+    close(fd);
+    temporary = model_path = name;
+    auto converted = albertner::convert_hf_checkpoint(base, model_path);
+    if (!converted.ok()) {
+      std::fprintf(stderr, "stages: converting %s: %s\n", base.c_str(), converted.error().what().c_str());
+      unlink(name);
+      return 1;
+    }
+  }
+
+  Fixture f;
+  fixture = &f;
+  for (std::int64_t threads : kThreads) {
+    albertner::TaggerOptions options;
+    options.threads = static_cast<std::size_t>(threads);
+    auto tagger = albertner::Tagger<float>::open(model_path, options);
+    f.workspaces.push_back(std::make_unique<Workspace>());
+    auto started = f.workspaces.back()->set_threads(static_cast<std::size_t>(threads));
+    if (!tagger.ok() || !started.ok()) {
+      std::fprintf(stderr, "stages: %s\n", (tagger.ok() ? started.error() : tagger.error()).what().c_str());
+      if (!temporary.empty()) unlink(temporary.c_str());
+      return 1;
+    }
+    f.taggers.push_back(std::make_unique<albertner::Tagger<float>>(std::move(tagger).value()));
+  }
+  if (!temporary.empty()) unlink(temporary.c_str()); // the taggers keep their mappings
+  f.forwarded.assign(f.workspaces.size(), {0, 0});
+
+  std::string long_text;
+  const std::int64_t longest = *std::max_element(std::begin(kLengths), std::end(kLengths));
+  while (static_cast<std::int64_t>(long_text.size()) < 8 * longest) long_text += kSentence; // > 1.5 tokens spare
+  auto long_encoding = tokenizer().encode(long_text);
+  if (!long_encoding.ok()) {
+    std::fprintf(stderr, "stages: %s\n", long_encoding.error().what().c_str());
+    return 1;
+  }
+  f.long_ids.assign(long_encoding->ids.begin(), long_encoding->ids.end());
+
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) {
+    // Best of three, so that a clock still ramping up does not lower the peak.
+    for (int i = 0; i < 3; ++i) f.peak_gflops = std::max(f.peak_gflops, fp32_peak_gflops(0.1));
+    benchmark::AddCustomContext("fp32_peak_gflops", format_double(f.peak_gflops));
+  } else {
+    benchmark::AddCustomContext("fp32_peak_gflops", "n/a (no AVX-512: peak% not reported)");
+  }
+  const albertner::ModelConfig& c = encoder().config();
+  benchmark::AddCustomContext(
+      "model", std::to_string(c.num_hidden_layers) + " layers, H " + std::to_string(c.hidden_size) + ", I " +
+                   std::to_string(c.intermediate_size) + ", E " + std::to_string(c.embedding_size) + ", " +
+                   std::to_string(c.num_attention_heads) + " heads");
+
+  register_benchmarks();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
