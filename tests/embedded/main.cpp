@@ -68,16 +68,22 @@ void tag_from_memory(const char* path) {
               static_cast<long long>(c.vocab_size), static_cast<long long>(c.hidden_size),
               static_cast<long long>(c.num_hidden_layers), static_cast<long long>(c.max_position_embeddings),
               static_cast<long long>(c.num_labels()));
-  // A small model has few positions: keep the window overlap well inside them.
-  albertner::TaggerOptions options;
-  const std::size_t positions = static_cast<std::size_t>(c.max_position_embeddings);
-  options.overlap = positions / 4 < options.overlap ? positions / 4 : options.overlap;
-  auto tagger = albertner::Tagger<float>::from_model(std::move(model).value(), options);
+  auto tagger = albertner::Tagger<float>::from_model(std::move(model).value());
   expect(tagger.ok(), "Tagger::from_model builds tokenizer and encoder over the buffer");
   if (!tagger.ok()) {
     std::printf("      (%s)\n", tagger.error().what().c_str());
     return;
   }
+  // An embedded product budgets its memory up front: the scratch of one full window is known
+  // before any call, and reserve() takes exactly that.
+  const albertner::Encoder<float>& encoder = tagger.value().encoder();
+  const std::int64_t positions = encoder.config().max_position_embeddings;
+  const std::size_t need = encoder.workspace_bytes(1, positions);
+  albertner::Encoder<float>::Workspace workspace;
+  expect(encoder.reserve(workspace, 1, positions).ok() && workspace.bytes() == need,
+         "the workspace of a full window is known before the first call and reserve() takes exactly it");
+  std::printf("      (encoder workspace for one %lld-position window: %zu bytes; %s kernels)\n",
+              static_cast<long long>(positions), need, albertner::kernel_isa_name(albertner::kernel_isa()));
   const std::string text = "Peter Blackburn of the European Commission spoke in Brussels on Thursday.";
   auto entities = tagger.value().tag(text);
   expect(entities.ok(), "a sentence is tagged");

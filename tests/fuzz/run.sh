@@ -31,7 +31,7 @@ if ! command -v "$cxx" >/dev/null 2>&1; then
 fi
 deps=$(pkg-config --cflags eigen3 sentencepiece libutf8proc) || exit 1
 libs="$(pkg-config --libs sentencepiece libutf8proc) -lpthread"
-common=(-std=c++17 -g -O1 -Iinclude $deps "-DALBERTNER_SHARED_DIR=\"$shared\"")
+common=(-std=c++17 -g1 -O1 -Iinclude $deps "-DALBERTNER_SHARED_DIR=\"$shared\"")
 sanitize=(-fno-exceptions -fno-rtti -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
   -fno-omit-frame-pointer)
 
