@@ -168,13 +168,22 @@ void report(benchmark::State& state, double seconds, double flops, double tokens
 }
 
 /// B rows of [CLS] + the first T - 2 tokens + [SEP]: exactly T positions, no padding.
-std::vector<std::int64_t> encoder_ids(std::int64_t T, std::int64_t B) {
-  std::vector<std::int64_t> row(fixture->long_ids.begin(), fixture->long_ids.begin() + (T - 1));
-  row.push_back(tokenizer().sep_id());
+/// B copies of the first T - 1 tokens of the long text and [SEP], as an encoder input (no padding).
+struct EncoderCase {
   std::vector<std::int64_t> ids;
-  for (std::int64_t b = 0; b < B; ++b) ids.insert(ids.end(), row.begin(), row.end());
-  return ids;
-}
+  albertner::EncoderInput input;
+
+  EncoderCase(std::int64_t T, std::int64_t B) {
+    std::vector<std::int64_t> row(fixture->long_ids.begin(), fixture->long_ids.begin() + (T - 1));
+    row.push_back(tokenizer().sep_id());
+    for (std::int64_t b = 0; b < B; ++b) ids.insert(ids.end(), row.begin(), row.end());
+    input.batch = B;
+    input.seq_len = T;
+    input.input_ids = ids.data();
+  }
+  EncoderCase(const EncoderCase&) = delete; // input points into ids
+  EncoderCase& operator=(const EncoderCase&) = delete;
+};
 
 /// The steps that write what `step` reads. After forward() the workspace's layer buffer holds
 /// the FFN intermediate, not Q, K, V and the context, so a step inside an iteration needs the
@@ -200,11 +209,8 @@ void bench_step(benchmark::State& state, Step step) {
   const Shape s = shape_of(state);
   const std::size_t k = thread_index(s.threads);
   Workspace& ws = *fixture->workspaces[k];
-  const std::vector<std::int64_t> ids = encoder_ids(s.T, s.batch);
-  albertner::EncoderInput input;
-  input.batch = s.batch;
-  input.seq_len = s.T;
-  input.input_ids = ids.data();
+  const EncoderCase c(s.T, s.batch);
+  const albertner::EncoderInput& input = c.input;
   const auto shape = std::make_pair(s.T, s.batch);
   if (fixture->forwarded[k] != shape) {
     auto reserved = encoder().reserve(ws, s.batch, s.T);
@@ -230,11 +236,8 @@ void bench_forward(benchmark::State& state) {
   const Shape s = shape_of(state);
   const std::size_t k = thread_index(s.threads);
   Workspace& ws = *fixture->workspaces[k];
-  const std::vector<std::int64_t> ids = encoder_ids(s.T, s.batch);
-  albertner::EncoderInput input;
-  input.batch = s.batch;
-  input.seq_len = s.T;
-  input.input_ids = ids.data();
+  const EncoderCase c(s.T, s.batch);
+  const albertner::EncoderInput& input = c.input;
   auto reserved = encoder().reserve(ws, s.batch, s.T);
   if (!reserved.ok()) return state.SkipWithError(reserved.error().what().c_str());
   fixture->forwarded[k] = {s.T, s.batch};

@@ -37,7 +37,8 @@ record "dependencies (scripts/setup-deps.sh)" $?
 
 banner "configure + build ($build, Release, -Werror)"
 built=1
-if cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DALBERTNER_WERROR=ON \
+# The benchmarks are built too (not run): they must keep compiling, warning-free.
+if cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DALBERTNER_WERROR=ON -DALBERTNER_BUILD_BENCH=ON \
      -DALBERTNER_BUILD_TESTS=ON -DALBERTNER_BUILD_TOOLS=ON -DALBERTNER_SHARED_DIR="$SHARED"; then
   cmake --build "$build" -j "$jobs"
   built=$?
