@@ -1063,3 +1063,50 @@ TEST_CASE("examples/tag.cpp (README's API taste) prints the entities the CLI fin
   CHECK((rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 1));
   CHECK(read_text(err).rfind("error: io: ", 0) == 0);
 }
+
+namespace {
+// The number after "CoNLL-2003 test F1 (gate):" in docs/model-card.md, or -1.
+double model_card_gate() {
+  const std::string card = read_text(std::string(ALBERTNER_SOURCE_DIR) + "/docs/model-card.md");
+  const std::string key = "\nCoNLL-2003 test F1 (gate):";
+  const std::size_t at = card.find(key);
+  return at == std::string::npos ? -1 : std::atof(card.c_str() + at + key.size());
+}
+} // namespace
+
+TEST_CASE("cli eval: bundled model, CoNLL-2003 test F1 equals the model card's to 4 decimals (the gate); "
+          "--json, --predictions and --scored agree") {
+  if (!have_binary()) return;
+  if (!albertner_test::have_shared("data/conll2003/test.txt")) return;
+  const double gate = model_card_gate();
+  REQUIRE_MESSAGE(gate > 0, "docs/model-card.md lacks the line 'CoNLL-2003 test F1 (gate): 0.xxxx'");
+  const std::string model = std::string(ALBERTNER_SOURCE_DIR) + "/models/albertner-conll03-small.safetensors";
+  const std::string data = albertner_test::shared_path("data/conll2003/test.txt");
+  const std::string predictions = scratch() + "/conll-test.pred";
+
+  const Json scores =
+      parse(check_ok({"eval", model, "--data", data, "--json", "--predictions", predictions, "--threads", "2"}).out);
+  std::vector<std::string> keys;
+  for (const auto& m : scores.members()) keys.push_back(m.first);
+  CHECK(keys == std::vector<std::string>{"precision", "recall", "f1", "accuracy", "per_type"});
+  const double f1 = member(scores, "f1").as_double();
+  MESSAGE("albertner eval, bundled model on CoNLL-2003 test: P " << member(scores, "precision").as_double() << " R "
+                                                                 << member(scores, "recall").as_double() << " F1 " << f1
+                                                                 << " accuracy " << member(scores, "accuracy").as_double());
+  CHECK(std::fabs(std::round(f1 * 1e4) / 1e4 - gate) < 1e-9);
+  std::int64_t support = 0;
+  for (const char* type : {"LOC", "MISC", "ORG", "PER"}) {
+    CAPTURE(type);
+    const Json& t = member(member(scores, "per_type"), type);
+    for (const char* key : {"precision", "recall", "f1"})
+      CHECK((member(t, key).as_double() >= 0 && member(t, key).as_double() <= 1));
+    support += int_at(t, "support");
+  }
+  CHECK(support == 5648); // CoNLL-2003 test's entities
+
+  // The prediction file scored alone gives the same numbers, and conlleval's table agrees.
+  CHECK(parse(check_ok({"eval", "--scored", predictions, "--json"}).out).dump() == scores.dump());
+  char fb1[64];
+  std::snprintf(fb1, sizeof fb1, "FB1: %8.4f", 100 * f1);
+  CHECK(check_ok({"eval", "--scored", predictions}).out.find(fb1) != std::string::npos);
+}
