@@ -29,7 +29,8 @@ record() { # NAME STATUS [DETAIL]
     report+=("FAIL  $1${3:+  ($3)}")
   fi
 }
-banner() { printf '\n==== %s\n' "$*"; }
+began=$(date +%s)
+banner() { printf '\n==== [%4d s] %s\n' "$(($(date +%s) - began))" "$*"; } # time since the start
 
 banner "dependencies"
 bash scripts/setup-deps.sh clang libclang-rt-14-dev # clang++ and libFuzzer: embedded and fuzz stages
@@ -131,7 +132,7 @@ else
   record "fuzz (tests/fuzz/run.sh ${FUZZ_SECONDS:-30})" "$fuzz_rc" "$(($(date +%s) - start)) s; $clean targets clean"
 fi
 
-banner "summary"
+banner "summary (total $(($(date +%s) - began)) s)"
 printf '%s\n' "${report[@]}"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
