@@ -339,7 +339,8 @@ struct HtmlDoc {
 };
 std::vector<HtmlDoc> html_docs(const std::string& html) {
   std::vector<HtmlDoc> docs;
-  const std::string open = "<p class=\"doc\">", label_tag = "<span class=\"label\">", mark = "<mark class=\"entity\" data-label=\"";
+  const std::string open = "<p class=\"doc\">", label_tag = "<span class=\"label\">",
+                    mark = "<mark class=\"entity\" data-label=\"";
   for (std::size_t p = html.find(open); p != std::string::npos; p = html.find(open, p + 1)) {
     const std::size_t begin = p + open.size(), end = html.find("</p>", begin);
     REQUIRE(end != std::string::npos);
@@ -383,7 +384,8 @@ std::vector<std::string> byte_labels(const std::string& text, const Json& entiti
     const std::string& group = member(e, e.find("entity") ? "entity" : "entity_group").as_string();
     const std::size_t dash = group.find('-');
     const std::string type = dash == std::string::npos ? group : group.substr(dash + 1);
-    for (auto k = static_cast<std::size_t>(int_at(e, "byte_start")); k < static_cast<std::size_t>(int_at(e, "byte_end")); ++k)
+    for (auto k = static_cast<std::size_t>(int_at(e, "byte_start"));
+         k < static_cast<std::size_t>(int_at(e, "byte_end")); ++k)
       if (labels[k] == "-") labels[k] = type;
   }
   return labels;
@@ -417,7 +419,8 @@ TEST_CASE("cli convert: golden/tiny from model.safetensors and from pytorch_mode
     CHECK(o->out.empty()); // the summary goes to stderr
     INFO(o->err);
     CHECK(o->err.rfind("albertner convert: " + dir + " -> ", 0) == 0);
-    CHECK(o->err.find("encoder     vocab 30000, embedding 16 -> hidden 32, 4 heads, ffn 37 (gelu_new)") != std::string::npos);
+    CHECK(o->err.find("encoder     vocab 30000, embedding 16 -> hidden 32, 4 heads, ffn 37 (gelu_new)") !=
+          std::string::npos);
     CHECK(o->err.find("labels      9: O,B-PER,I-PER,B-ORG,I-ORG,B-LOC,I-LOC,B-MISC,I-MISC") != std::string::npos);
     CHECK(o->err.find("tokenizer   whitespace split + metaspace (hub)") != std::string::npos);
     CHECK(o->err.find("wrote       ") != std::string::npos);
@@ -454,8 +457,7 @@ TEST_CASE("cli info: text and --json") {
                              "loop       12 iterations, 1 group(s) x 1 inner layer(s), 64 positions",
                              "labels     O B-PER I-PER B-ORG I-ORG B-LOC I-LOC B-MISC I-MISC",
                              "tokenizer  whitespace split + metaspace (hub), lowercase yes", "\ntensors\n",
-                             "runs as    f32 on ",
-                             "albert.embeddings.word_embeddings.weight", "classifier.weight"})
+                             "runs as    f32 on ", "albert.embeddings.word_embeddings.weight", "classifier.weight"})
     CHECK_MESSAGE(text.out.find(needle) != std::string::npos, needle);
 
   Output o = check_ok({"info", *model, "--json"});
@@ -500,11 +502,12 @@ TEST_CASE("cli info: text and --json") {
   CHECK(int_at(info, "parameters") == numel);
   CHECK(member(info, "precision").as_string() == "f32");
   const std::string kernels = member(info, "kernels").as_string();
-  CHECK((kernels == "avx512" || kernels == "portable"));
+  CHECK((kernels == "avx512_bf16" || kernels == "avx512" || kernels == "portable"));
   CHECK(text.out.find("runs as    f32 on " + kernels + " kernels") != std::string::npos);
 
   check_fails(cli({"info", scratch() + "/missing.safetensors"}), "missing model");
-  check_fails(cli({"info", albertner_test::shared_path("golden/tiny/model.safetensors")}), "HF weights, not a model file");
+  check_fails(cli({"info", albertner_test::shared_path("golden/tiny/model.safetensors")}),
+              "HF weights, not a model file");
 }
 
 TEST_CASE("cli logits: golden/tiny cases 1 and 4 (padded), file and stdin, --hidden") {
@@ -570,8 +573,8 @@ TEST_CASE("cli logits: golden/tiny cases 1 and 4 (padded), file and stdin, --hid
     in.token_type_ids = c.types.data();
     auto ref = encoder->forward(in, ws);
     REQUIRE(ref.ok());
-    std::vector<double> printed = tensor_of(member(parse(check_ok({"logits", *model}, case_json(c)).out), "logits"),
-                                            c.B, c.T, c.labels);
+    std::vector<double> printed =
+        tensor_of(member(parse(check_ok({"logits", *model}, case_json(c)).out), "logits"), c.B, c.T, c.labels);
     std::size_t differ = 0;
     for (std::size_t i = 0; i < printed.size(); ++i) differ += static_cast<float>(printed[i]) != ref->logits[i];
     CHECK(differ == 0);
@@ -580,12 +583,14 @@ TEST_CASE("cli logits: golden/tiny cases 1 and 4 (padded), file and stdin, --hid
   SUBCASE("mask and token types are optional") {
     const Case c = golden_case(*expected, 1); // one row, no padding: the mask is all ones
     Output o = check_ok({"logits", *model}, case_json(c, false, true));
-    CHECK(max_error_real(tensor_of(member(parse(o.out), "logits"), c.B, c.T, c.labels), c.logits, c.mask, c.labels) < 1e-4);
+    CHECK(max_error_real(tensor_of(member(parse(o.out), "logits"), c.B, c.T, c.labels), c.logits, c.mask, c.labels) <
+          1e-4);
     bool all_zero_types = true;
     for (std::int64_t t : c.types) all_zero_types = all_zero_types && t == 0;
     if (all_zero_types) {
       o = check_ok({"logits", *model}, case_json(c, false, false));
-      CHECK(max_error_real(tensor_of(member(parse(o.out), "logits"), c.B, c.T, c.labels), c.logits, c.mask, c.labels) < 1e-4);
+      CHECK(max_error_real(tensor_of(member(parse(o.out), "logits"), c.B, c.T, c.labels), c.logits, c.mask, c.labels) <
+            1e-4);
     }
   }
 }
@@ -667,7 +672,8 @@ TEST_CASE("cli tokenize: golden/tokenizer text cases, as JSON lines and as argum
   const std::string* model = converted("tiny");
   if (!model || !albertner_test::have_shared("golden/tokenizer")) return;
   // 30 CoNLL sentences and every fifth of the 150 tricky strings (the last 150 lines).
-  const std::vector<std::string> all = lines_of(read_text(albertner_test::shared_path("golden/tokenizer/cases_text.jsonl")));
+  const std::vector<std::string> all =
+      lines_of(read_text(albertner_test::shared_path("golden/tokenizer/cases_text.jsonl")));
   REQUIRE(all.size() >= 3400);
   std::vector<Json> cases;
   for (std::size_t i = 0; i < 30; ++i) cases.push_back(parse(all[i]));
@@ -788,7 +794,8 @@ TEST_CASE("cli tag: json, all aggregations") {
       CHECK(start <= end);
       CHECK(bs == start); // ASCII text
       CHECK(be == end);
-      CHECK(member(e, "text").as_string() == kSentence.substr(static_cast<std::size_t>(bs), static_cast<std::size_t>(be - bs)));
+      CHECK(member(e, "text").as_string() ==
+            kSentence.substr(static_cast<std::size_t>(bs), static_cast<std::size_t>(be - bs)));
       if (!none) {
         CHECK(static_cast<std::size_t>(start) >= last_end);
       }
@@ -804,7 +811,8 @@ TEST_CASE("cli tag: json, all aggregations") {
   CHECK(lists.items()[2].size() == 0); // "" has no entities
   bool some_differ = false;
   for (const Json& e : lists.items()[1].items()) {
-    const std::size_t bs = static_cast<std::size_t>(int_at(e, "byte_start")), be = static_cast<std::size_t>(int_at(e, "byte_end"));
+    const std::size_t bs = static_cast<std::size_t>(int_at(e, "byte_start")),
+                      be = static_cast<std::size_t>(int_at(e, "byte_end"));
     CHECK(member(e, "text").as_string() == accented.substr(bs, be - bs));
     some_differ = some_differ || int_at(e, "start") != int_at(e, "byte_start");
   }
@@ -837,8 +845,8 @@ TEST_CASE("cli tag: against Hugging Face's pipeline (golden/pipeline on golden/b
   for (const std::string& aggregation : kAggregations) {
     CAPTURE(aggregation);
     const char* key = aggregation == "none" ? "entity" : "entity_group";
-    const std::vector<std::string> lines =
-        lines_of(check_ok({"tag", *model, "--format", "jsonl", "--aggregation", aggregation, "--threads", "2"}, input).out);
+    const std::vector<std::string> lines = lines_of(
+        check_ok({"tag", *model, "--format", "jsonl", "--aggregation", aggregation, "--threads", "2"}, input).out);
     REQUIRE(lines.size() == cases.size());
     for (std::size_t i = 0; i < cases.size(); ++i) {
       CAPTURE(member(cases[i], "id").as_string());
@@ -881,15 +889,16 @@ TEST_CASE("cli tag: jsonl, conll, pretty, html") {
     CHECK(member(parse(lines[1]), "text").as_string() == second);
     // Stdin holds {"text": ...} lines (blank lines skipped); a text may hold a newline.
     const std::string multi = "line one\nline two";
-    Output in = check_ok({"tag", *model, "--format", "jsonl"},
-                         "{\"text\": " + json_string(kSentence) + "}\n\n{\"text\": " + json_string(second) +
-                             "}\n{\"text\": " + json_string(multi) + "}\n");
+    Output in = check_ok({"tag", *model, "--format", "jsonl"}, "{\"text\": " + json_string(kSentence) +
+                                                                   "}\n\n{\"text\": " + json_string(second) +
+                                                                   "}\n{\"text\": " + json_string(multi) + "}\n");
     const std::vector<std::string> in_lines = lines_of(in.out);
     REQUIRE(in_lines.size() == 3);
     CHECK(in_lines[0] == lines[0]);
     CHECK(in_lines[1] == lines[1]);
     CHECK(member(parse(in_lines[2]), "text").as_string() == multi);
-    check_fails(cli({"tag", *model, "--format", "jsonl"}, std::string("{\"text\": \"ok\"}\nplain text\n")), "jsonl: not JSON");
+    check_fails(cli({"tag", *model, "--format", "jsonl"}, std::string("{\"text\": \"ok\"}\nplain text\n")),
+                "jsonl: not JSON");
     check_fails(cli({"tag", *model, "--format", "jsonl"}, std::string("{\"words\": [\"a\"]}\n")), "jsonl: no text");
   }
   SUBCASE("conll: one token per line with its label, O included; a blank line after each text") {
@@ -902,7 +911,8 @@ TEST_CASE("cli tag: jsonl, conll, pretty, html") {
     CHECK(lines[6].empty());
     CHECK(lines[7].rfind("Paris\t", 0) == 0);
     CHECK(lines[8].empty());
-    const std::vector<std::string> labels = {"O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"};
+    const std::vector<std::string> labels = {"O",     "B-PER", "I-PER",  "B-ORG", "I-ORG",
+                                             "B-LOC", "I-LOC", "B-MISC", "I-MISC"};
     for (const std::string& line : lines) {
       if (line.empty()) continue;
       const std::string label = line.substr(line.find('\t') + 1);
@@ -1009,9 +1019,10 @@ TEST_CASE("cli tag: long texts are windowed; errors and usage") {
   // Without a model argument, the texts go to $ALBERTNER_MODEL (else the bundled model).
   {
     const std::string env_err = scratch() + "/env.err", env_out = scratch() + "/env.out";
-    const int rc = std::system(("ALBERTNER_MODEL=" + quote(*model) + " " + quote(binary()) +
-                                " tag 'George Washington went to Washington.' > " + quote(env_out) + " 2> " + quote(env_err))
-                                   .c_str());
+    const int rc =
+        std::system(("ALBERTNER_MODEL=" + quote(*model) + " " + quote(binary()) +
+                     " tag 'George Washington went to Washington.' > " + quote(env_out) + " 2> " + quote(env_err))
+                        .c_str());
     CHECK((rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0));
     CHECK(read_text(env_out) == cli({"tag", *model, "George Washington went to Washington."}).out);
     const std::string missing = std::system(("ALBERTNER_MODEL=/nonexistent.safetensors " + quote(binary()) +
@@ -1058,8 +1069,9 @@ TEST_CASE("examples/tag.cpp (README's API taste) prints the entities the CLI fin
     want += line;
   }
   CHECK(read_text(out) == want);
-  rc = std::system((quote(example) + " " + quote(scratch() + "/missing.safetensors") + " x > " + quote(out) + " 2> " +
-                    quote(err)).c_str());
+  rc = std::system(
+      (quote(example) + " " + quote(scratch() + "/missing.safetensors") + " x > " + quote(out) + " 2> " + quote(err))
+          .c_str());
   CHECK((rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 1));
   CHECK(read_text(err).rfind("error: io: ", 0) == 0);
 }
@@ -1074,8 +1086,9 @@ double model_card_gate() {
 }
 } // namespace
 
-TEST_CASE("cli eval: bundled model, CoNLL-2003 test F1 equals the model card's to 4 decimals (the gate); "
-          "--json, --predictions and --scored agree") {
+TEST_CASE(
+    "cli eval: bundled model, CoNLL-2003 test F1 equals the model card's to 4 decimals (the gate); "
+    "--json, --predictions and --scored agree") {
   if (!have_binary()) return;
   if (!albertner_test::have_shared("data/conll2003/test.txt")) return;
   const double gate = model_card_gate();
@@ -1090,9 +1103,9 @@ TEST_CASE("cli eval: bundled model, CoNLL-2003 test F1 equals the model card's t
   for (const auto& m : scores.members()) keys.push_back(m.first);
   CHECK(keys == std::vector<std::string>{"precision", "recall", "f1", "accuracy", "per_type"});
   const double f1 = member(scores, "f1").as_double();
-  MESSAGE("albertner eval, bundled model on CoNLL-2003 test: P " << member(scores, "precision").as_double() << " R "
-                                                                 << member(scores, "recall").as_double() << " F1 " << f1
-                                                                 << " accuracy " << member(scores, "accuracy").as_double());
+  MESSAGE("albertner eval, bundled model on CoNLL-2003 test: P "
+          << member(scores, "precision").as_double() << " R " << member(scores, "recall").as_double() << " F1 " << f1
+          << " accuracy " << member(scores, "accuracy").as_double());
   CHECK(std::fabs(std::round(f1 * 1e4) / 1e4 - gate) < 1e-9);
   std::int64_t support = 0;
   for (const char* type : {"LOC", "MISC", "ORG", "PER"}) {
@@ -1109,4 +1122,39 @@ TEST_CASE("cli eval: bundled model, CoNLL-2003 test F1 equals the model card's t
   char fb1[64];
   std::snprintf(fb1, sizeof fb1, "FB1: %8.4f", 100 * f1);
   CHECK(check_ok({"eval", "--scored", predictions}).out.find(fb1) != std::string::npos);
+}
+
+TEST_CASE(
+    "cli convert --dtype bf16: the bundled model's CoNLL-2003 test F1 equals fp32's within 0.3 points; "
+    "info says bf16; back to f32 exactly; int8 is refused") {
+  if (!have_binary()) return;
+  if (!albertner_test::have_shared("data/conll2003/test.txt")) return;
+  const double gate = model_card_gate();
+  REQUIRE(gate > 0);
+  const std::string model = std::string(ALBERTNER_SOURCE_DIR) + "/models/albertner-conll03-small.safetensors";
+  const std::string bf16 = scratch() + "/bundled-bf16.safetensors", back = scratch() + "/bundled-f32.safetensors";
+  const std::string data = albertner_test::shared_path("data/conll2003/test.txt");
+
+  const Output converted = check_ok({"convert", model, "-o", bf16, "--dtype", "bf16"});
+  CHECK((converted.out + converted.err).find("matrices BF16") != std::string::npos);
+  const Json info = parse(check_ok({"info", bf16, "--json"}).out);
+  CHECK(member(info, "precision").as_string() == "bf16");
+  CHECK(check_ok({"info", bf16}).out.find("runs as    bf16 on ") != std::string::npos);
+
+  const Json scores = parse(check_ok({"eval", bf16, "--data", data, "--json", "--threads", "2"}).out);
+  const double f1 = member(scores, "f1").as_double();
+  MESSAGE("albertner eval, bundled model as bf16 (" << member(info, "kernels").as_string()
+                                                    << " kernels) on CoNLL-2003 test: F1 " << f1 << " (fp32 " << gate
+                                                    << ")");
+  CHECK(std::fabs(f1 - gate) <= 0.003);
+
+  // And back: f32 again, twice the matrix bytes (the values are bf16's; test_converted_model
+  // checks them one by one).
+  check_ok({"convert", bf16, "-o", back, "--dtype", "f32"});
+  const Json widened = parse(check_ok({"info", back, "--json"}).out);
+  CHECK(member(widened, "precision").as_string() == "f32");
+  CHECK(int_at(widened, "parameters") == int_at(info, "parameters"));
+
+  check_fails(cli({"convert", model, "-o", scratch() + "/int8.safetensors", "--dtype", "int8"}), "int8");
+  check_fails(cli({"convert", model, "-o", scratch() + "/x.safetensors", "--dtype", "f16"}), "f16");
 }

@@ -6,6 +6,7 @@
 #include "shared.hpp"
 
 #include <albertner/config.hpp>
+#include <albertner/detail/bf16.hpp>
 #include <albertner/detail/json.hpp>
 #include <albertner/encoder.hpp>
 #include <albertner/safetensors.hpp>
@@ -14,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -38,8 +40,8 @@ void check_golden(const std::string& fixture, double tolerance) {
       albertner::SafeTensors::open(albertner_test::shared_path("golden/" + fixture + "/model.safetensors"));
   REQUIRE_MESSAGE(model_file.ok(), (model_file.ok() ? "" : model_file.error().what()));
   const albertner::SafeTensors& model = *model_file;
-  albertner_test::check_golden_lookup(fixture, fixture, [&](const std::string& name) { return model.find(name); },
-                                      tolerance);
+  albertner_test::check_golden_lookup(
+      fixture, fixture, [&](const std::string& name) { return model.find(name); }, tolerance);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -109,9 +111,40 @@ SyntheticModel make_synthetic(const ModelConfig& config, unsigned seed) {
   return m;
 }
 
+/// Stores every matrix (2-D tensor) of `m` as BF16, rounded to nearest even; `m.data` keeps
+/// the rounded values as floats for the reference.
+void narrow_matrices(SyntheticModel& m, std::map<std::string, std::vector<std::uint16_t>>& storage) {
+  for (auto& v : m.views) {
+    if (v.second.shape.size() != 2) continue;
+    std::vector<float>& values = m.data.at(v.first);
+    std::vector<std::uint16_t>& narrow = storage[v.first];
+    for (float& x : values) {
+      narrow.push_back(albertner::detail::bf16_from_f32(x));
+      x = albertner::detail::f32_from_bf16(narrow.back());
+    }
+    v.second.type = albertner::dtype::bf16;
+    v.second.data = reinterpret_cast<const std::uint8_t*>(narrow.data());
+    v.second.nbytes = narrow.size() * sizeof(std::uint16_t);
+  }
+}
+
 using Matrix = std::vector<std::vector<double>>; // [rows][cols]
 
-Matrix ref_linear(const SyntheticModel& m, const std::string& p, const Matrix& x) {
+/// x as the nearest bf16, through float as the kernels round their fp32 values.
+double bf16_rounded(double x) {
+  using albertner::detail::bf16_from_f32;
+  using albertner::detail::f32_from_bf16;
+  return f32_from_bf16(bf16_from_f32(static_cast<float>(x)));
+}
+
+/// `round_operand`: x rounded to bf16 first, as the BF16 dot-product kernels round it.
+Matrix ref_linear(const SyntheticModel& m, const std::string& p, const Matrix& x, bool round_operand = false) {
+  if (round_operand) {
+    Matrix rounded = x;
+    for (auto& row : rounded)
+      for (double& v : row) v = bf16_rounded(v);
+    return ref_linear(m, p, rounded);
+  }
   const std::vector<float>& w = m.w(p + ".weight");
   const std::vector<float>& b = m.w(p + ".bias");
   const std::size_t out = b.size();
@@ -152,7 +185,9 @@ double ref_activation(albertner::activation a, double x) {
 }
 
 /// Logits [B*T][labels] by the textbook definition; padded keys are left out of the softmax.
-Matrix ref_forward(const SyntheticModel& m, const EncoderInput& in) {
+/// `round_operands`: the left-hand side of every Linear product rounded to bf16.
+Matrix ref_forward(const SyntheticModel& m, const EncoderInput& in, bool round_operands = false) {
+  const bool R = round_operands;
   const ModelConfig& c = m.config;
   const std::size_t B = std::size_t(in.batch), T = std::size_t(in.seq_len), E = std::size_t(c.embedding_size);
   const std::size_t H = std::size_t(c.hidden_size), heads = std::size_t(c.num_attention_heads), hd = H / heads;
@@ -165,14 +200,14 @@ Matrix ref_forward(const SyntheticModel& m, const EncoderInput& in) {
       x[r][e] = double(word[std::size_t(in.input_ids[r]) * E + e]) + type[std::size_t(in.token_type_ids[r]) * E + e] +
                 pos[(r % T) * E + e];
   ref_layer_norm(m, "albert.embeddings.LayerNorm", x);
-  Matrix h = ref_linear(m, "albert.encoder.embedding_hidden_mapping_in", x);
+  Matrix h = ref_linear(m, "albert.encoder.embedding_hidden_mapping_in", x, R);
   for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const auto group = std::int64_t(double(i) / (double(c.num_hidden_layers) / double(c.num_hidden_groups)));
     for (std::int64_t j = 0; j < c.inner_group_num; ++j) {
       const std::string p =
           "albert.encoder.albert_layer_groups." + std::to_string(group) + ".albert_layers." + std::to_string(j) + ".";
-      const Matrix q = ref_linear(m, p + "attention.query", h), k = ref_linear(m, p + "attention.key", h),
-                   v = ref_linear(m, p + "attention.value", h);
+      const Matrix q = ref_linear(m, p + "attention.query", h, R), k = ref_linear(m, p + "attention.key", h, R),
+                   v = ref_linear(m, p + "attention.value", h, R);
       Matrix ctx(B * T, std::vector<double>(H, 0.0));
       for (std::size_t b = 0; b < B; ++b)
         for (std::size_t n = 0; n < heads; ++n)
@@ -192,20 +227,20 @@ Matrix ref_forward(const SyntheticModel& m, const EncoderInput& in) {
               for (std::size_t d = 0; d < hd; ++d)
                 ctx[b * T + qi][n * hd + d] += s[ki] / sum * v[b * T + ki][n * hd + d];
           }
-      Matrix a = ref_linear(m, p + "attention.dense", ctx);
+      Matrix a = ref_linear(m, p + "attention.dense", ctx, R);
       for (std::size_t r = 0; r < a.size(); ++r)
         for (std::size_t col = 0; col < H; ++col) a[r][col] += h[r][col];
       ref_layer_norm(m, p + "attention.LayerNorm", a);
-      Matrix f = ref_linear(m, p + "ffn", a);
+      Matrix f = ref_linear(m, p + "ffn", a, R);
       for (auto& row : f)
         for (double& val : row) val = ref_activation(c.hidden_act, val);
-      h = ref_linear(m, p + "ffn_output", f);
+      h = ref_linear(m, p + "ffn_output", f, R);
       for (std::size_t r = 0; r < h.size(); ++r)
         for (std::size_t col = 0; col < H; ++col) h[r][col] += a[r][col];
       ref_layer_norm(m, p + "full_layer_layer_norm", h);
     }
   }
-  return ref_linear(m, "classifier", h);
+  return ref_linear(m, "classifier", h, R);
 }
 
 /// Several groups, several inner layers, an uneven layers/groups ratio and a large eps.
@@ -282,8 +317,9 @@ TEST_CASE("synthetic groups and inner layers match a naive reference for every a
   }
 }
 
-TEST_CASE("wide layers: several panels, row tiles and tails match the naive reference; 2 and 3 threads give "
-          "the same outputs as 1") {
+TEST_CASE(
+    "wide layers: several panels, row tiles and tails match the naive reference; 2 and 3 threads give "
+    "the same outputs as 1") {
   // Sizes chosen to cross the AVX-512 kernel's units: 80 columns = 5 panels of 16 (an odd pair),
   // 38 rows = four 8-row tiles + 6, depths 20 / 80 / 100 with tails, head_dim 16.
   ModelConfig config = synthetic_config();
@@ -320,7 +356,8 @@ TEST_CASE("wide layers: several panels, row tiles and tails match the naive refe
                              << " kernels): max abs logits error " << err);
   CHECK(err <= 1e-4);
 
-  const std::vector<float> logits(out->logits, out->logits + 38 * 3), hidden(out->last_hidden_state, out->last_hidden_state + 38 * 80);
+  const std::vector<float> logits(out->logits, out->logits + 38 * 3),
+      hidden(out->last_hidden_state, out->last_hidden_state + 38 * 80);
   for (std::size_t threads : {2, 3}) {
     CAPTURE(threads);
     Encoder<float>::Workspace ws;
@@ -328,13 +365,14 @@ TEST_CASE("wide layers: several panels, row tiles and tails match the naive refe
     CHECK(ws.threads() == threads);
     auto again = encoder->forward(in, ws);
     REQUIRE(again.ok());
-    if (albertner::kernel_isa() == albertner::KernelIsa::avx512) {
+    if (albertner::kernel_isa() != albertner::KernelIsa::portable) {
       // Each thread computes whole columns with the same instructions: the split changes nothing.
       CHECK(std::equal(logits.begin(), logits.end(), again->logits));
       CHECK(std::equal(hidden.begin(), hidden.end(), again->last_hidden_state));
     } else { // Eigen's blocking depends on the product's width, so sums may round differently
       double diff = 0;
-      for (std::size_t i = 0; i < logits.size(); ++i) diff = std::max(diff, std::fabs(double(logits[i]) - again->logits[i]));
+      for (std::size_t i = 0; i < logits.size(); ++i)
+        diff = std::max(diff, std::fabs(double(logits[i]) - again->logits[i]));
       CHECK(diff <= 1e-5);
     }
   }
@@ -359,8 +397,174 @@ TEST_CASE("wide layers: several panels, row tiles and tails match the naive refe
         else CHECK(v == 0.0);
       }
     for (std::size_t i = 30 * 80; i < 38 * 80; ++i) CHECK(trimmed->last_hidden_state[i] == 0.0f);
-    if (albertner::kernel_isa() == albertner::KernelIsa::avx512) CHECK(diff == 0.0);
+    if (albertner::kernel_isa() != albertner::KernelIsa::portable) CHECK(diff == 0.0);
     else CHECK(diff <= 1e-5);
+  }
+}
+
+TEST_CASE("bf16: round to nearest even; exact back to float; NaN, infinities and signs kept") {
+  using albertner::detail::bf16_from_f32;
+  using albertner::detail::f32_from_bf16;
+  auto from_bits = [](std::uint32_t bits) {
+    float v;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+  };
+  CHECK(bf16_from_f32(1.0f) == 0x3f80);
+  CHECK(bf16_from_f32(-2.0f) == 0xc000);
+  CHECK(f32_from_bf16(0x3f80) == 1.0f);
+  CHECK(bf16_from_f32(from_bits(0x3f808000u)) == 0x3f80); // a tie goes to the even neighbour
+  CHECK(bf16_from_f32(from_bits(0x3f818000u)) == 0x3f82);
+  CHECK(bf16_from_f32(from_bits(0x3f808001u)) == 0x3f81); // just above the tie rounds up
+  CHECK(bf16_from_f32(from_bits(0x3f807fffu)) == 0x3f80);
+  CHECK(bf16_from_f32(from_bits(0x7f7fffffu)) == 0x7f80); // the largest float rounds to infinity
+  CHECK(bf16_from_f32(std::numeric_limits<float>::infinity()) == 0x7f80);
+  CHECK(bf16_from_f32(-std::numeric_limits<float>::infinity()) == 0xff80);
+  CHECK(bf16_from_f32(-0.0f) == 0x8000);
+  CHECK(std::isnan(f32_from_bf16(bf16_from_f32(from_bits(0x7f800001u))))); // a NaN that truncation would make infinite
+  CHECK(std::isnan(f32_from_bf16(bf16_from_f32(from_bits(0xffffffffu)))));
+  CHECK(std::signbit(f32_from_bf16(bf16_from_f32(-std::numeric_limits<float>::quiet_NaN()))));
+  // Every bf16 survives the round trip.
+  for (std::uint32_t h = 0; h < 0x10000u; ++h) {
+    const float v = f32_from_bf16(static_cast<std::uint16_t>(h));
+    if (!std::isnan(v)) REQUIRE(bf16_from_f32(v) == h);
+  }
+  // The error is at most half a unit in the last of bf16's 8 significant bits: 2^-8 relative.
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-1e4f, 1e4f);
+  int outside = 0;
+  for (int i = 0; i < 100000; ++i) {
+    const float x = dist(rng);
+    outside += std::fabs(double(f32_from_bf16(bf16_from_f32(x))) - x) > std::ldexp(std::fabs(double(x)), -8);
+  }
+  CHECK(outside == 0);
+}
+
+TEST_CASE("bf16 kernel: a product over bf16 weights equals the exact sum of the bf16-rounded operands") {
+  if (albertner::kernel_isa() != albertner::KernelIsa::avx512_bf16) {
+    MESSAGE("skipped: the BF16 dot-product kernel needs a CPU with avx512_bf16 (this one runs "
+            << std::string(albertner::kernel_isa_name(albertner::kernel_isa())) << ")");
+    return;
+  }
+  using albertner::detail::bf16_from_f32;
+  using albertner::detail::f32_from_bf16;
+  // 37 rows cross the row tiles, 45 columns leave a partial panel, odd depth 33 a half pair.
+  const std::int64_t rows = 37, cols = 45, depth = 33, ld = 34;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> a(static_cast<std::size_t>(rows * depth)), bias(static_cast<std::size_t>(cols));
+  std::vector<std::uint16_t> w(static_cast<std::size_t>(cols * depth));
+  for (float& x : a) x = dist(rng);
+  for (float& x : bias) x = dist(rng);
+  for (std::uint16_t& x : w) x = bf16_from_f32(dist(rng));
+  std::vector<std::uint16_t> packed(static_cast<std::size_t>(albertner::detail::packed_size_bf16(cols, depth)));
+  albertner::detail::pack_panels_bf16(w.data(), depth, cols, depth, packed.data());
+  std::vector<std::uint16_t> rounded(static_cast<std::size_t>(rows * ld), 0xffff);
+  albertner::detail::round_rows_bf16(a.data(), rows, depth, depth, rounded.data(), ld);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t k = 0; k < depth; ++k)
+      REQUIRE(rounded[std::size_t(r * ld + k)] == bf16_from_f32(a[std::size_t(r * depth + k)]));
+    REQUIRE(rounded[std::size_t(r * ld + depth)] == 0); // the padding of an odd depth
+  }
+  albertner::detail::MatmulF32 m;
+  m.a = a.data();
+  m.lda = depth;
+  m.packed_bf16 = packed.data();
+  m.a_bf16 = rounded.data();
+  m.lda_bf16 = ld;
+  std::vector<float> c(static_cast<std::size_t>(rows * cols));
+  m.c = c.data();
+  m.ldc = cols;
+  m.rows = rows;
+  m.cols = cols;
+  m.depth = depth;
+  m.bias = bias.data();
+  albertner::detail::matmul(m);
+  double err = 0;
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t n = 0; n < cols; ++n) {
+      double want = bias[std::size_t(n)], scale = std::fabs(want);
+      for (std::int64_t k = 0; k < depth; ++k) {
+        const double term =
+            double(f32_from_bf16(rounded[std::size_t(r * ld + k)])) * f32_from_bf16(w[std::size_t(n * depth + k)]);
+        want += term;
+        scale += std::fabs(term);
+      }
+      err = std::max(err, std::fabs(double(c[std::size_t(r * cols + n)]) - want) / scale);
+    }
+  MESSAGE("bf16 kernel: max error relative to the sum of |terms| " << err);
+  CHECK(err <= 1e-6); // fp32 accumulation of exact products
+}
+
+TEST_CASE(
+    "bf16 matrices: the encoder matches a naive reference of the same arithmetic on every kernel; threads "
+    "and skipped padding change nothing") {
+  // Odd depths (21, 101) leave a half-filled pair at the end of each BF16 row; 80 columns are
+  // five panels of 16; 38 rows cross the row tiles.
+  ModelConfig config = synthetic_config();
+  config.embedding_size = 21;
+  config.hidden_size = 80;
+  config.num_attention_heads = 5;
+  config.intermediate_size = 101;
+  config.max_position_embeddings = 19;
+  config.num_hidden_layers = 1;
+  config.num_hidden_groups = 1;
+  config.inner_group_num = 1;
+  SyntheticModel model = make_synthetic(config, 13);
+  std::map<std::string, std::vector<std::uint16_t>> storage;
+  narrow_matrices(model, storage);
+  auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+  REQUIRE_MESSAGE(encoder.ok(), (encoder.ok() ? "" : encoder.error().what()));
+
+  std::vector<std::int64_t> ids(38), types(38, 0), mask(38, 1);
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>((i * 5 + 1) % 23);
+  for (std::size_t i = 27; i < 38; ++i) mask[i] = 0; // the second row padded after 8 tokens
+  EncoderInput in;
+  in.batch = 2;
+  in.seq_len = 19;
+  in.input_ids = ids.data();
+  in.token_type_ids = types.data();
+  in.attention_mask = mask.data();
+
+  // BF16 dot products round the other operand to bf16 as well; elsewhere only the weights are bf16.
+  const bool bf16_dots = albertner::kernel_isa() == albertner::KernelIsa::avx512_bf16;
+  const Matrix ref = ref_forward(model, in, bf16_dots);
+  Encoder<float>::Workspace one;
+  auto out = encoder->forward(in, one);
+  REQUIRE(out.ok());
+  double err = 0;
+  for (std::size_t r = 0; r < ref.size(); ++r)
+    for (std::size_t c = 0; c < ref[r].size(); ++c)
+      if (mask[r]) err = std::max(err, std::fabs(double(out->logits[r * 3 + c]) - ref[r][c]));
+  MESSAGE("bf16 synthetic (" << std::string(albertner::kernel_isa_name(albertner::kernel_isa()))
+                             << " kernels): max abs logits error " << err);
+  // One layer: every kind of product once. Deeper, a rounding that falls on the other side of a
+  // bf16 midpoint in fp32 than in double (one step, 2^-8 relative) grows through attention from
+  // layer to layer (measured: 2.5e-7 after one layer, 4e-4 after two, 6e-3 after three), so a
+  // deeper comparison would test the reference's luck, not the kernels.
+  CHECK(err <= 1e-5);
+
+  const std::vector<float> logits(out->logits, out->logits + 38 * 3);
+  for (std::size_t threads : {1, 2, 3}) {
+    for (bool skip : {false, true}) {
+      CAPTURE(threads);
+      CAPTURE(skip);
+      Encoder<float>::Workspace ws;
+      REQUIRE(ws.set_threads(threads).ok());
+      EncoderInput again_in = in;
+      again_in.skip_padding = skip;
+      auto again = encoder->forward(again_in, ws);
+      REQUIRE(again.ok());
+      double diff = 0;
+      for (std::size_t r = 0; r < 38; ++r)
+        for (std::size_t c = 0; c < 3; ++c) {
+          const double v = again->logits[r * 3 + c];
+          if (mask[r] || !skip) diff = std::max(diff, std::fabs(v - logits[r * 3 + c]));
+          else CHECK(v == 0.0);
+        }
+      if (albertner::kernel_isa() != albertner::KernelIsa::portable) CHECK(diff == 0.0);
+      else CHECK(diff <= 1e-5);
+    }
   }
 }
 
@@ -444,6 +648,17 @@ TEST_CASE("weight binding errors name the tensor") {
     REQUIRE(!e.ok());
     CHECK(e.error().code() == errc::shape);
     CHECK(e.error().message().find("F16") != std::string::npos);
+  }
+  SUBCASE("BF16 where only F32 is allowed: biases and LayerNorms") {
+    const std::string bias = "albert.encoder.albert_layer_groups.1.albert_layers.2.ffn.bias";
+    TensorView t = model.views.at(bias);
+    t.type = albertner::dtype::bf16;
+    t.nbytes /= 2;
+    auto e = Encoder<float>::create(
+        config, [&](const std::string& n) -> const TensorView* { return n == bias ? &t : model.find(n); });
+    REQUIRE(!e.ok());
+    CHECK(e.error().code() == errc::shape);
+    CHECK(e.error().message() == "tensor '" + bias + "' has dtype BF16, expected F32");
   }
   SUBCASE("byte count disagrees with the shape") {
     TensorView t = model.views.at(victim);

@@ -11,13 +11,13 @@
 #include "status.hpp"
 #include "tokenizer.hpp"
 
+#include <sys/stat.h>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <map>
 #include <set>
 #include <string>
-#include <sys/stat.h>
 #include <vector>
 
 namespace albertner {
@@ -34,6 +34,9 @@ struct ConvertOptions {
   std::string weights;
   /// Replaces id2label (must have num_labels names); empty keeps the checkpoint's names.
   std::vector<std::string> labels;
+  /// How the matrices (embedding tables, Linear weights) are stored: dtype::f32, or dtype::bf16
+  /// (half the bytes, each value rounded to nearest even). Biases and LayerNorms stay F32.
+  dtype matrices = dtype::f32;
 };
 
 /// What a conversion read and wrote, for the converter's summary.
@@ -87,11 +90,7 @@ inline Result<std::vector<std::uint8_t>> widen_to_f32(const TensorView& t) {
     if (t.type == dtype::f16 || t.type == dtype::bf16) {
       std::uint16_t h;
       std::memcpy(&h, t.data + 2 * i, 2);
-      if (t.type == dtype::f16) v = half_to_float(h);
-      else {
-        std::uint32_t bits = static_cast<std::uint32_t>(h) << 16;
-        std::memcpy(&v, &bits, 4);
-      }
+      v = t.type == dtype::f16 ? half_to_float(h) : f32_from_bf16(h);
     } else if (t.type == dtype::f64) {
       double d;
       std::memcpy(&d, t.data + 8 * i, 8);
@@ -121,7 +120,10 @@ inline Status check_finite_f32(const TensorView& t, const std::string& name) {
       index = std::to_string(d ? rest % d : 0) + (index.empty() ? "" : ", " + index);
       rest = d ? rest / d : 0;
     }
-    return Error(errc::format, "tensor '" + name + "' holds " + (std::isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf") +
+    return Error(errc::format, "tensor '" + name + "' holds " +
+                                   (std::isnan(v) ? "NaN"
+                                    : v > 0       ? "+Inf"
+                                                  : "-Inf") +
                                    " at index " + std::to_string(i) + " ([" + index +
                                    "]); the checkpoint is corrupt (non-finite weights give NaN logits)");
   }
@@ -149,14 +151,94 @@ inline std::vector<std::string> alternative_names(const std::string& name) {
   return names;
 }
 
+/// The model file: `weights` (canonical name, F32 or BF16 tensor) with their matrices stored as
+/// options.matrices, the tokenizer bytes, and report's config and tokenizer options as metadata,
+/// written atomically to out_path. Fills report's counts and file size.
+inline Status write_model_file(const std::string& out_path,
+                               const std::vector<std::pair<std::string, TensorView>>& weights, const TensorView& spiece,
+                               const ConvertOptions& options, ConvertReport& report) {
+  if (options.matrices != dtype::f32 && options.matrices != dtype::bf16)
+    return Error(errc::unsupported, std::string("matrices stored as ") + dtype_name(options.matrices) +
+                                        " are not supported (F32 or BF16)");
+  SafeTensorsWriter writer;
+  std::vector<std::uint8_t> bytes;
+  for (const auto& entry : weights) {
+    const TensorView& t = entry.second;
+    const dtype type = t.shape.size() == 2 ? options.matrices : dtype::f32;
+    const void* data = t.data;
+    std::size_t nbytes = t.nbytes;
+    if (type != t.type) {
+      const std::size_t n = static_cast<std::size_t>(t.numel());
+      bytes.resize(n * dtype_size(type));
+      for (std::size_t i = 0; i < n; ++i) {
+        if (type == dtype::bf16) {
+          float v;
+          std::memcpy(&v, t.data + 4 * i, 4);
+          const std::uint16_t h = bf16_from_f32(v);
+          std::memcpy(bytes.data() + 2 * i, &h, 2);
+        } else {
+          std::uint16_t h;
+          std::memcpy(&h, t.data + 2 * i, 2);
+          const float v = f32_from_bf16(h);
+          std::memcpy(bytes.data() + 4 * i, &v, 4);
+        }
+      }
+      data = bytes.data();
+      nbytes = bytes.size();
+    }
+    ALBERTNER_CHECK(writer.add(entry.first, type, t.shape, data, nbytes)); // copies the bytes
+    report.parameters += static_cast<std::size_t>(t.numel());
+  }
+  ALBERTNER_CHECK(writer.add(model_keys::spiece_model, dtype::u8, {static_cast<std::int64_t>(spiece.nbytes)},
+                             spiece.data, spiece.nbytes));
+  report.tensors_written = weights.size() + 1;
+  writer.set_metadata(model_keys::format, "albertner");
+  writer.set_metadata(model_keys::format_version, std::to_string(kModelFormatVersion));
+  writer.set_metadata(model_keys::config, model_config_to_json(report.config).dump());
+  writer.set_metadata(model_keys::tokenizer, tokenizer_options_to_json(report.tokenizer).dump());
+  ALBERTNER_CHECK(writer.write(out_path));
+  ALBERTNER_TRY(MappedFile written_file, MappedFile::open(out_path));
+  report.file_bytes = written_file.size();
+  return ok_status();
+}
+
+/// options.labels checked against the config and put in place of its names.
+inline Status replace_labels(const ConvertOptions& options, ModelConfig& config) {
+  if (options.labels.empty()) return ok_status();
+  if (static_cast<std::int64_t>(options.labels.size()) != config.num_labels())
+    return Error(errc::config, "--labels names " + std::to_string(options.labels.size()) +
+                                   " labels but the model has " + std::to_string(config.num_labels()));
+  config.labels = options.labels;
+  return ok_status();
+}
 } // namespace detail
+
+/// Re-writes the albertner model file `in_path` as `out_path` with its matrices stored as
+/// options.matrices (BF16 -> F32 is exact, F32 -> BF16 rounds) and its labels replaced when
+/// options.labels names them; tokenizer and metadata kept. The input is loaded as the Tagger
+/// would load it first, so a file that would not run is refused.
+inline Result<ConvertReport> convert_model_file(const std::string& in_path, const std::string& out_path,
+                                                const ConvertOptions& options = {}) {
+  ALBERTNER_TRY(Model model, Model::open(in_path));
+  ALBERTNER_CHECK(make_encoder(model));
+  ConvertReport report;
+  report.config = model.config();
+  report.tokenizer = model.tokenizer_options();
+  report.weights_path = in_path;
+  ALBERTNER_CHECK(detail::replace_labels(options, report.config));
+  std::vector<std::pair<std::string, TensorView>> weights;
+  for (const TensorView& t : model.tensors().tensors())
+    if (t.name != model_keys::spiece_model) weights.emplace_back(t.name, t);
+  ALBERTNER_CHECK(detail::write_model_file(out_path, weights, model.spiece_model(), options, report));
+  return report;
+}
 
 /// Converts the Hugging Face folder `hf_dir` (config.json, model.safetensors or
 /// pytorch_model.bin, spiece.model, optional tokenizer.json / tokenizer_config.json) into the
 /// model file `out_path`, written atomically. Weights holding NaN or infinity are refused
 /// (errc::format naming the tensor and the first bad index); nothing is written then.
 inline Result<ConvertReport> convert_hf_checkpoint(const std::string& hf_dir, const std::string& out_path,
-                                                    const ConvertOptions& options = {}) {
+                                                   const ConvertOptions& options = {}) {
   using detail::Json;
   ConvertReport report;
   const std::string dir = hf_dir.empty() || hf_dir.back() == '/' ? hf_dir : hf_dir + "/";
@@ -167,10 +249,7 @@ inline Result<ConvertReport> convert_hf_checkpoint(const std::string& hf_dir, co
   if (!config.ok()) return config.error().with_context(dir + "config.json");
   report.config = std::move(config).value();
   if (!options.labels.empty()) {
-    if (static_cast<std::int64_t>(options.labels.size()) != report.config.num_labels())
-      return Error(errc::config, "--labels names " + std::to_string(options.labels.size()) +
-                                     " labels but the checkpoint has " + std::to_string(report.config.num_labels()));
-    report.config.labels = options.labels;
+    ALBERTNER_CHECK(detail::replace_labels(options, report.config));
   } else {
     for (const std::string& label : report.config.labels)
       if (label.compare(0, 6, "LABEL_") == 0) {
@@ -195,7 +274,8 @@ inline Result<ConvertReport> convert_hf_checkpoint(const std::string& hf_dir, co
   if (!tokenizer_options.ok()) return tokenizer_options.error().with_context(dir + "tokenizer.json");
   report.tokenizer = *tokenizer_options;
   if (tokenizer_json->is_null())
-    report.notes.push_back("no tokenizer.json: using the Hub albert-base-v2 pre-tokenizer (whitespace split + metaspace)");
+    report.notes.push_back(
+        "no tokenizer.json: using the Hub albert-base-v2 pre-tokenizer (whitespace split + metaspace)");
   ALBERTNER_TRY(detail::MappedFile spiece, detail::MappedFile::open(dir + "spiece.model"));
   auto tokenizer = Tokenizer::from_spiece_bytes(spiece.data(), spiece.size(), report.tokenizer);
   if (!tokenizer.ok()) return tokenizer.error().with_context(dir + "spiece.model");
@@ -205,7 +285,8 @@ inline Result<ConvertReport> convert_hf_checkpoint(const std::string& hf_dir, co
 
   // Weights: one lookup over whichever file holds them.
   std::string weights = options.weights;
-  if (weights.empty()) weights = detail::file_exists(dir + "model.safetensors") ? "model.safetensors" : "pytorch_model.bin";
+  if (weights.empty())
+    weights = detail::file_exists(dir + "model.safetensors") ? "model.safetensors" : "pytorch_model.bin";
   report.weights_path = dir + weights;
   Result<SafeTensors> from_safetensors = Error(errc::missing, "unused");
   Result<detail::TorchCheckpoint> from_torch = Error(errc::missing, "unused");
@@ -214,8 +295,7 @@ inline Result<ConvertReport> convert_hf_checkpoint(const std::string& hf_dir, co
   else from_torch = detail::read_torch_bin(report.weights_path);
   if (is_safetensors && !from_safetensors.ok()) return from_safetensors.error();
   if (!is_safetensors && !from_torch.ok()) return from_torch.error();
-  const std::vector<TensorView>& source =
-      is_safetensors ? from_safetensors->tensors() : from_torch->tensors;
+  const std::vector<TensorView>& source = is_safetensors ? from_safetensors->tensors() : from_torch->tensors;
 
   // Canonical key → source tensor; F16/BF16/F64 are widened on first use (the encoder computes in F32).
   std::map<std::string, TensorView> views; // node addresses stay valid for the encoder
@@ -261,25 +341,16 @@ inline Result<ConvertReport> convert_hf_checkpoint(const std::string& hf_dir, co
     report.notes.push_back("ignored " + std::to_string(ignored) + " tensor(s) the token classifier does not use: " +
                            ignored_names + (ignored > 6 ? ", ..." : ""));
 
-  SafeTensorsWriter writer;
+  std::vector<std::pair<std::string, TensorView>> tensors;
   std::set<std::string> written;
   for (const auto& entry : used) {
     if (!written.insert(entry.first).second) continue;
-    const TensorView& t = *entry.second;
-    ALBERTNER_CHECK(detail::check_finite_f32(t, entry.first));
-    ALBERTNER_CHECK(writer.add(entry.first, t.type, t.shape, t.data, t.nbytes));
-    report.parameters += static_cast<std::size_t>(t.numel());
+    ALBERTNER_CHECK(detail::check_finite_f32(*entry.second, entry.first));
+    tensors.emplace_back(entry.first, *entry.second);
   }
-  ALBERTNER_CHECK(writer.add(model_keys::spiece_model, dtype::u8, {static_cast<std::int64_t>(spiece.size())},
-                             spiece.data(), spiece.size()));
-  report.tensors_written = written.size() + 1;
-  writer.set_metadata(model_keys::format, "albertner");
-  writer.set_metadata(model_keys::format_version, std::to_string(kModelFormatVersion));
-  writer.set_metadata(model_keys::config, model_config_to_json(report.config).dump());
-  writer.set_metadata(model_keys::tokenizer, tokenizer_options_to_json(report.tokenizer).dump());
-  ALBERTNER_CHECK(writer.write(out_path));
-  ALBERTNER_TRY(detail::MappedFile written_file, detail::MappedFile::open(out_path));
-  report.file_bytes = written_file.size();
+  const TensorView spiece_bytes{
+      model_keys::spiece_model, dtype::u8, {static_cast<std::int64_t>(spiece.size())}, spiece.data(), spiece.size()};
+  ALBERTNER_CHECK(detail::write_model_file(out_path, tensors, spiece_bytes, options, report));
   return report;
 }
 

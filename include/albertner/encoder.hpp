@@ -104,7 +104,7 @@ public:
     std::size_t threads() const noexcept { return pool_.threads(); }
     /// Bytes of scratch held now.
     std::size_t bytes() const noexcept {
-      std::size_t n = lengths_.size() * sizeof(std::int64_t);
+      std::size_t n = lengths_.size() * sizeof(std::int64_t) + rounded_.size() * sizeof(std::uint16_t);
       for (const std::vector<float>* v : buffers()) n += v->size() * sizeof(float);
       return n;
     }
@@ -118,12 +118,16 @@ public:
     // layer_ holds query, key, value and context [rows, H] one after another until the attention
     // output is in attention_, then the FFN's intermediate [rows, I]: rows * max(4H, I) floats.
     std::vector<float> embedded_, hidden_, layer_, attention_, scores_, key_bias_, operands_, logits_;
-    std::vector<std::int64_t> lengths_; ///< rows computed per sequence
+    std::vector<std::uint16_t> rounded_; ///< a product's left-hand side in bf16 (bf16 weights only)
+    std::vector<std::int64_t> lengths_;  ///< rows computed per sequence
   };
 
   /// Binds every weight of `config` by its Hugging Face state_dict name through `lookup`, a
   /// callable `const TensorView* (const std::string& name)` that returns nullptr when the name
-  /// is absent. Each tensor must be F32 with exactly the shape the config implies.
+  /// is absent. Each tensor must have exactly the shape the config implies and be F32; the
+  /// matrices (embedding tables and Linear weights) may be BF16 instead: the arithmetic stays
+  /// fp32, except that on avx512_bf16 kernels the products with BF16 weights round their other
+  /// operand to bf16 too (BF16 dot products, fp32 accumulation).
   /// Errors: errc::config (invalid config), errc::missing (absent tensor), errc::shape (dtype or
   /// shape), errc::format (byte count), errc::unsupported (data not float-aligned).
   /// Where the AVX-512 kernels run, the Linear weights are copied into their layout; `release`,
@@ -133,7 +137,6 @@ public:
   static Result<Encoder> create(const ModelConfig& config, Lookup&& lookup, Release&& release = Release{});
 
   const ModelConfig& config() const noexcept { return config_; }
-
 
   /// Runs the model on `input`. Errors (errc::invalid_input) name the offending array, batch row
   /// and position; nothing is computed then.
@@ -168,7 +171,8 @@ public:
   std::size_t workspace_bytes(std::int64_t batch, std::int64_t seq_len, std::size_t threads = 1) const noexcept {
     std::size_t n = 0;
     for (std::int64_t floats : buffer_sizes(batch, seq_len, threads)) n += static_cast<std::size_t>(floats);
-    return n * sizeof(float) + static_cast<std::size_t>(batch) * sizeof(std::int64_t);
+    return n * sizeof(float) + static_cast<std::size_t>(batch) * sizeof(std::int64_t) +
+           static_cast<std::size_t>(rounded_size(batch, seq_len)) * sizeof(std::uint16_t);
   }
 
   /// Grows `workspace` for [batch, seq_len] with its current threads now, so that the first
@@ -185,13 +189,21 @@ private:
   };
 
   /// Floats of each Workspace buffer, in Workspace::buffers() order.
-  std::array<std::int64_t, 8> buffer_sizes(std::int64_t batch, std::int64_t seq_len, std::size_t threads) const noexcept;
+  std::array<std::int64_t, 8> buffer_sizes(std::int64_t batch, std::int64_t seq_len,
+                                           std::size_t threads) const noexcept;
+  /// bf16 values of Workspace::rounded_: 0 unless some product has packed_bf16 weights.
+  std::int64_t rounded_size(std::int64_t batch, std::int64_t seq_len) const noexcept {
+    if (!bf16_products_) return 0;
+    const std::int64_t widest = std::max({config_.embedding_size, config_.hidden_size, config_.intermediate_size});
+    return batch * seq_len * ((widest + 1) / 2 * 2);
+  }
   void grow(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const;
   struct Pass; // one forward pass's shapes and buffers, shared with the worker threads
 
   Encoder() = default;
-  /// Copies every Linear weight into the AVX-512 kernel's panel layout (a no-op for the portable
-  /// kernels): once, at load, instead of at every product.
+  /// Copies every Linear weight into the layout its kernel reads (panels for AVX-512, bf16 pairs
+  /// for BF16 dot products, plain floats for a BF16 weight on the portable kernel; an F32 weight
+  /// on the portable kernel is read in place): once, at load, instead of at every product.
   template <class Release>
   Status pack_weights(Release& release);
   /// Calls f on every Linear layer of `self` (projection, each layer's six, classifier), const or not.
@@ -212,15 +224,14 @@ private:
   void run_pass_step(Step step, const EncoderInput& input, Pass& pass) const;
 
   ModelConfig config_;
-  const float* word_embeddings_ = nullptr;
-  const float* position_embeddings_ = nullptr;
-  const float* token_type_embeddings_ = nullptr;
+  bool bf16_products_ = false; ///< some DenseF32::packed_bf16 is set
+  detail::WeightMatrix word_embeddings_, position_embeddings_, token_type_embeddings_;
   detail::NormF32 embedding_norm_;
   detail::DenseF32 projection_;
   std::vector<std::vector<Layer>> groups_; ///< [num_hidden_groups][inner_group_num]
   std::vector<std::int64_t> schedule_;     ///< group run at each loop iteration
   detail::DenseF32 classifier_;
-  std::shared_ptr<const float> packed_; ///< owns every DenseF32::packed; shared by copies
+  std::shared_ptr<const unsigned char> copies_; ///< owns what pack_weights made; shared by copies
 };
 
 template <class Lookup, class Release>
@@ -233,11 +244,16 @@ Result<Encoder<float>> Encoder<float>::create(const ModelConfig& config, Lookup&
   auto bind = [&](const std::string& name, const std::vector<std::int64_t>& shape) {
     return detail::bind_f32(lookup, name, shape);
   };
+  auto matrix = [&](const std::string& name, const std::vector<std::int64_t>& shape) {
+    return detail::bind_matrix(lookup, name, shape);
+  };
   auto dense = [&](const std::string& prefix, std::int64_t out, std::int64_t in) -> Result<detail::DenseF32> {
     detail::DenseF32 d;
     d.out = out;
     d.in = in;
-    ALBERTNER_TRY(d.weight, bind(prefix + ".weight", {out, in}));
+    ALBERTNER_TRY(const detail::WeightMatrix w, matrix(prefix + ".weight", {out, in}));
+    d.weight = w.f32;
+    d.weight_bf16 = w.bf16;
     ALBERTNER_TRY(d.bias, bind(prefix + ".bias", {out}));
     return d;
   };
@@ -248,11 +264,11 @@ Result<Encoder<float>> Encoder<float>::create(const ModelConfig& config, Lookup&
     return n;
   };
 
-  ALBERTNER_TRY(e.word_embeddings_, bind("albert.embeddings.word_embeddings.weight", {config.vocab_size, E}));
+  ALBERTNER_TRY(e.word_embeddings_, matrix("albert.embeddings.word_embeddings.weight", {config.vocab_size, E}));
   ALBERTNER_TRY(e.position_embeddings_,
-                bind("albert.embeddings.position_embeddings.weight", {config.max_position_embeddings, E}));
+                matrix("albert.embeddings.position_embeddings.weight", {config.max_position_embeddings, E}));
   ALBERTNER_TRY(e.token_type_embeddings_,
-                bind("albert.embeddings.token_type_embeddings.weight", {config.type_vocab_size, E}));
+                matrix("albert.embeddings.token_type_embeddings.weight", {config.type_vocab_size, E}));
   ALBERTNER_TRY(e.embedding_norm_, norm("albert.embeddings.LayerNorm", E));
   ALBERTNER_TRY(e.projection_, dense("albert.encoder.embedding_hidden_mapping_in", H, E));
 
@@ -288,29 +304,67 @@ Result<Encoder<float>> Encoder<float>::create(const ModelConfig& config, Lookup&
 
 template <class Release>
 Status Encoder<float>::pack_weights(Release& release) {
-  if (!detail::packed_kernels()) return ok_status();
+  const KernelIsa isa = detail::active_kernel_isa();
+  enum class Copy { none, panels, panels_bf16, widened };
+  auto copy_of = [isa](const detail::DenseF32& d) {
+    if (isa == KernelIsa::portable) return d.weight_bf16 ? Copy::widened : Copy::none;
+    return d.weight_bf16 && isa == KernelIsa::avx512_bf16 ? Copy::panels_bf16 : Copy::panels;
+  };
+  constexpr std::size_t align = 64; // each copy starts on a cache line
+  auto bytes_of = [&](const detail::DenseF32& d) -> std::size_t {
+    std::size_t bytes = 0;
+    switch (copy_of(d)) {
+    case Copy::none: break;
+    case Copy::panels: bytes = static_cast<std::size_t>(detail::packed_size(d.out, d.in)) * sizeof(float); break;
+    case Copy::panels_bf16:
+      bytes = static_cast<std::size_t>(detail::packed_size_bf16(d.out, d.in)) * sizeof(std::uint16_t);
+      break;
+    case Copy::widened: bytes = static_cast<std::size_t>(d.out * d.in) * sizeof(float); break;
+    }
+    return (bytes + align - 1) / align * align;
+  };
   std::size_t total = 0;
-  for_each_dense(*this, [&](const detail::DenseF32& d) { total += static_cast<std::size_t>(detail::packed_size(d.out, d.in)); });
+  for_each_dense(*this, [&](const detail::DenseF32& d) { total += bytes_of(d); });
+  if (total == 0) return ok_status();
   // Aligned to 2 MiB and advised so that the kernel backs it with huge pages where it can: a
   // few hundred page faults fewer at load, fewer TLB misses in every pass. Not zeroed: packing
   // writes all of it.
   constexpr std::size_t huge_page = std::size_t(1) << 21;
-  std::shared_ptr<float> arena(new (std::align_val_t{huge_page}, std::nothrow) float[total],
-                               [](float* p) { ::operator delete[](p, std::align_val_t{huge_page}); });
+  std::shared_ptr<unsigned char> arena(
+      static_cast<unsigned char*>(::operator new (total, std::align_val_t{huge_page}, std::nothrow)),
+      [](unsigned char* p) { ::operator delete (p, std::align_val_t{huge_page}); });
   if (!arena)
-    return Error(errc::io, "cannot allocate " + std::to_string(total * sizeof(float) >> 20) +
-                               " MiB for the weights in the kernel's layout");
+    return Error(errc::io,
+                 "cannot allocate " + std::to_string(total >> 20) + " MiB for the weights in the kernels' layout");
 #ifdef MADV_HUGEPAGE
-  ::madvise(arena.get(), total * sizeof(float), MADV_HUGEPAGE);
+  ::madvise(arena.get(), total, MADV_HUGEPAGE);
 #endif
-  float* next = arena.get();
+  unsigned char* next = arena.get();
   for_each_dense(*this, [&](detail::DenseF32& d) {
-    detail::pack_panels(d.weight, d.in, 1, d.out, d.in, next);
-    d.packed = next;
-    next += detail::packed_size(d.out, d.in);
-    release(static_cast<const void*>(d.weight), static_cast<std::size_t>(d.out * d.in) * sizeof(float));
+    const Copy copy = copy_of(d);
+    if (copy == Copy::none) return;
+    const void* file = d.weight_bf16 ? static_cast<const void*>(d.weight_bf16) : static_cast<const void*>(d.weight);
+    const std::size_t file_bytes =
+        static_cast<std::size_t>(d.out * d.in) * (d.weight_bf16 ? sizeof(std::uint16_t) : sizeof(float));
+    if (copy == Copy::panels_bf16) {
+      auto* out = reinterpret_cast<std::uint16_t*>(next);
+      detail::pack_panels_bf16(d.weight_bf16, d.in, d.out, d.in, out);
+      d.packed_bf16 = out;
+      bf16_products_ = true;
+    } else if (copy == Copy::panels) {
+      auto* out = reinterpret_cast<float*>(next);
+      if (d.weight_bf16) detail::pack_panels(d.weight_bf16, d.in, 1, d.out, d.in, out);
+      else detail::pack_panels(d.weight, d.in, 1, d.out, d.in, out);
+      d.packed = out;
+    } else {
+      auto* out = reinterpret_cast<float*>(next);
+      for (std::int64_t i = 0; i < d.out * d.in; ++i) out[i] = detail::f32_from_bf16(d.weight_bf16[i]);
+      d.weight = out;
+    }
+    next += bytes_of(d);
+    release(file, file_bytes);
   });
-  packed_ = std::move(arena);
+  copies_ = std::move(arena);
   return ok_status();
 }
 
@@ -350,7 +404,7 @@ inline Status Encoder<float>::check_input(const EncoderInput& in) const {
 }
 
 inline std::array<std::int64_t, 8> Encoder<float>::buffer_sizes(std::int64_t B, std::int64_t T,
-                                                             std::size_t threads) const noexcept {
+                                                                std::size_t threads) const noexcept {
   const std::int64_t rows = B * T, H = config_.hidden_size, parts = static_cast<std::int64_t>(threads);
   // Order of Workspace::buffers(): embedded, hidden, layer, attention, scores, key_bias, operands,
   // logits. Each thread has its own attention scratch.
@@ -366,6 +420,8 @@ inline std::array<std::int64_t, 8> Encoder<float>::buffer_sizes(std::int64_t B, 
 
 inline void Encoder<float>::grow(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const {
   const std::array<std::int64_t, 8> sizes = buffer_sizes(batch, seq_len, ws.threads());
+  const auto rounded = static_cast<std::size_t>(rounded_size(batch, seq_len));
+  if (ws.rounded_.size() < rounded) ws.rounded_.resize(rounded);
   std::vector<float>* buffers[] = {&ws.embedded_, &ws.hidden_,   &ws.layer_,    &ws.attention_,
                                    &ws.scores_,   &ws.key_bias_, &ws.operands_, &ws.logits_};
   for (std::size_t i = 0; i < sizes.size(); ++i)
@@ -374,7 +430,8 @@ inline void Encoder<float>::grow(Workspace& ws, std::int64_t batch, std::int64_t
 }
 
 inline Status Encoder<float>::reserve(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const {
-  std::vector<std::int64_t> ids(static_cast<std::size_t>(std::max<std::int64_t>(0, batch) * std::max<std::int64_t>(0, seq_len)));
+  std::vector<std::int64_t> ids(
+      static_cast<std::size_t>(std::max<std::int64_t>(0, batch) * std::max<std::int64_t>(0, seq_len)));
   EncoderInput input;
   input.batch = batch;
   input.seq_len = seq_len;
@@ -385,33 +442,52 @@ inline Status Encoder<float>::reserve(Workspace& ws, std::int64_t batch, std::in
 }
 
 /// What the worker threads of one forward pass share: the shapes, the workspace and the current
-/// step's products (up to three with the same column split: Q, K and V run as one step).
+/// step's products (up to three with the same column split and the same left-hand side: Q, K
+/// and V run as one step).
 struct Encoder<float>::Pass {
   const Encoder* encoder = nullptr;
   Workspace* ws = nullptr;
   std::int64_t batch = 0, seq_len = 0, rows = 0;
   const std::int64_t* lengths = nullptr; ///< rows computed per sequence; nullptr: all seq_len
-  const detail::MatmulF32* products[3] = {};
+  detail::MatmulF32 products[3] = {};
   int count = 0;
 
   void run_products(std::initializer_list<const detail::MatmulF32*> list) {
     count = 0;
-    for (const detail::MatmulF32* m : list) products[count++] = m;
+    for (const detail::MatmulF32* m : list) products[count++] = *m;
+    // Over bf16 weights the shared left-hand side is rounded to bf16 once, for every product.
+    if (products[0].packed_bf16) {
+      round_operand(products[0]);
+      for (int i = 1; i < count; ++i) {
+        products[i].a_bf16 = products[0].a_bf16;
+        products[i].lda_bf16 = products[0].lda_bf16;
+      }
+    }
     ws->pool_.run(&Pass::products_part, this);
+  }
+  /// m.a_bf16 = m.a rounded to bf16 in Workspace::rounded_, the rows computed only.
+  void round_operand(detail::MatmulF32& m) const {
+    m.lda_bf16 = (m.depth + 1) / 2 * 2;
+    m.a_bf16 = ws->rounded_.data();
+    if (!lengths) return detail::round_rows_bf16(m.a, rows, m.depth, m.lda, ws->rounded_.data(), m.lda_bf16);
+    for (std::int64_t b = 0; b < batch; ++b)
+      detail::round_rows_bf16(m.a + b * seq_len * m.lda, lengths[b], m.depth, m.lda,
+                              ws->rounded_.data() + b * seq_len * m.lda_bf16, m.lda_bf16);
   }
   static void products_part(void* self, std::size_t part, std::size_t parts) {
     const Pass& p = *static_cast<const Pass*>(self);
     for (int i = 0; i < p.count; ++i) {
-      const auto range = detail::column_share(p.products[i]->cols, part, parts);
+      const auto range = detail::column_share(p.products[i].cols, part, parts);
       if (range.first >= range.second) continue;
       if (!p.lengths) {
-        detail::matmul(*p.products[i], range.first, range.second);
+        detail::matmul(p.products[i], range.first, range.second);
         continue;
       }
       for (std::int64_t b = 0; b < p.batch; ++b) { // each sequence's real rows only
-        detail::MatmulF32 m = *p.products[i];
+        detail::MatmulF32 m = p.products[i];
         const std::int64_t r0 = b * p.seq_len;
         m.a += r0 * m.lda;
+        if (m.a_bf16) m.a_bf16 += r0 * m.lda_bf16;
         m.c += r0 * m.ldc;
         if (m.residual) m.residual += r0 * m.ldr;
         m.rows = p.lengths[b];
@@ -441,8 +517,8 @@ struct Encoder<float>::Pass {
     detail::self_attention(p.query(), p.key(), p.value(), ws.key_bias_.data(), p.batch, p.seq_len,
                            c.num_attention_heads, c.head_dim(), p.context(),
                            ws.scores_.data() + k * p.seq_len * p.seq_len,
-                           ws.operands_.data() + k * detail::attention_scratch_size(p.seq_len, c.head_dim()),
-                           p.lengths, k, static_cast<std::int64_t>(parts), p.attention_step != Step::attention_context,
+                           ws.operands_.data() + k * detail::attention_scratch_size(p.seq_len, c.head_dim()), p.lengths,
+                           k, static_cast<std::int64_t>(parts), p.attention_step != Step::attention_context,
                            p.attention_step != Step::attention_scores);
   }
 };
@@ -462,9 +538,7 @@ inline void Encoder<float>::run_layer_step(const Layer& layer, Step step, Pass& 
   }
   case Step::attention:
   case Step::attention_scores:
-  case Step::attention_context:
-    pass.attention_step = step;
-    return ws.pool_.run(&Pass::attention_part, &pass);
+  case Step::attention_context: pass.attention_step = step; return ws.pool_.run(&Pass::attention_part, &pass);
   case Step::attention_output: {
     const detail::MatmulF32 dense =
         detail::linear_product(layer.dense, pass.context(), rows, attention, nullptr, hidden);
@@ -529,11 +603,11 @@ inline void Encoder<float>::embed(const EncoderInput& input, Pass& pass) const {
         continue;
       }
       const std::int64_t type = input.token_type_ids ? input.token_type_ids[r] : 0;
-      const float* word = word_embeddings_ + input.input_ids[r] * E;
-      const float* token_type = token_type_embeddings_ + type * E;
-      const float* position = position_embeddings_ + t * E;
+      const std::int64_t word = input.input_ids[r] * E, token_type = type * E, position = t * E;
       float* out = embedded + r * E;
-      for (std::int64_t c = 0; c < E; ++c) out[c] = (word[c] + token_type[c]) + position[c];
+      for (std::int64_t c = 0; c < E; ++c)
+        out[c] =
+            (word_embeddings_[word + c] + token_type_embeddings_[token_type + c]) + position_embeddings_[position + c];
     }
   pass.layer_norm(embedded, E, embedding_norm_, config_.layer_norm_eps);
   // HF adds (1 - mask) * finfo(float32).min to the scores of padded keys.

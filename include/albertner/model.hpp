@@ -21,11 +21,11 @@ constexpr int kModelFormatVersion = 1;
 
 /// Metadata keys and tensor names of the model file.
 namespace model_keys {
-constexpr const char* format = "format";                       // "albertner"
+constexpr const char* format = "format";                           // "albertner"
 constexpr const char* format_version = "albertner.format_version"; // "1"
-constexpr const char* config = "albertner.config";             // Hugging Face config.json subset (JSON)
-constexpr const char* tokenizer = "albertner.tokenizer";       // tokenizer options (JSON)
-constexpr const char* spiece_model = "tokenizer.spiece_model"; // U8 tensor: the spiece.model bytes
+constexpr const char* config = "albertner.config";                 // Hugging Face config.json subset (JSON)
+constexpr const char* tokenizer = "albertner.tokenizer";           // tokenizer options (JSON)
+constexpr const char* spiece_model = "tokenizer.spiece_model";     // U8 tensor: the spiece.model bytes
 } // namespace model_keys
 
 /// Serializes the architecture in Hugging Face's config.json names, so one parser reads both.
@@ -112,18 +112,23 @@ public:
   /// The spiece.model bytes stored in the file.
   const TensorView& spiece_model() const noexcept { return *spiece_; }
   int format_version() const noexcept { return version_; }
+  /// How the file stores its weight matrices: dtype::f32, or dtype::bf16 when any is BF16
+  /// (`albertner convert --dtype bf16`).
+  dtype weight_dtype() const noexcept { return weight_dtype_; }
 
 private:
   static Result<Model> from_tensors(SafeTensors st) {
     const std::string* format = st.metadata_value(model_keys::format);
     if (!format || *format != "albertner")
-      return Error(errc::format, "not an albertner model file (metadata 'format' is " +
-                                     (format ? "'" + *format + "'" : std::string("absent")) +
-                                     "); convert a Hugging Face folder with: albertner convert HF_DIR -o OUT.safetensors");
+      return Error(errc::format,
+                   "not an albertner model file (metadata 'format' is " +
+                       (format ? "'" + *format + "'" : std::string("absent")) +
+                       "); convert a Hugging Face folder with: albertner convert HF_DIR -o OUT.safetensors");
     const std::string* version = st.metadata_value(model_keys::format_version);
     if (!version) return Error(errc::format, std::string("metadata '") + model_keys::format_version + "' is absent");
     if (*version != std::to_string(kModelFormatVersion))
-      return Error(errc::unsupported, "model format version '" + *version + "' is not supported (this library reads version " +
+      return Error(errc::unsupported, "model format version '" + *version +
+                                          "' is not supported (this library reads version " +
                                           std::to_string(kModelFormatVersion) + "); re-convert the model");
     Model m;
     m.version_ = kModelFormatVersion;
@@ -131,7 +136,8 @@ private:
     const std::string* config = st.metadata_value(model_keys::config);
     if (!config) return Error(errc::missing, std::string("metadata '") + model_keys::config + "' is absent");
     auto config_json = detail::parse_json(*config);
-    if (!config_json.ok()) return config_json.error().with_context(std::string("metadata '") + model_keys::config + "'");
+    if (!config_json.ok())
+      return config_json.error().with_context(std::string("metadata '") + model_keys::config + "'");
     auto parsed = model_config_from_hf_json(*config_json);
     if (!parsed.ok()) return parsed.error().with_context(std::string("metadata '") + model_keys::config + "'");
     m.config_ = std::move(parsed).value();
@@ -147,8 +153,11 @@ private:
     m.spiece_ = m.tensors_.find(model_keys::spiece_model);
     if (!m.spiece_) return Error(errc::missing, std::string("tensor '") + model_keys::spiece_model + "' is absent");
     if (m.spiece_->type != dtype::u8 || m.spiece_->shape.size() != 1)
-      return Error(errc::shape, std::string("tensor '") + model_keys::spiece_model + "' must be U8 with one dimension, not " +
-                                    dtype_name(m.spiece_->type) + " " + m.spiece_->shape_string());
+      return Error(errc::shape, std::string("tensor '") + model_keys::spiece_model +
+                                    "' must be U8 with one dimension, not " + dtype_name(m.spiece_->type) + " " +
+                                    m.spiece_->shape_string());
+    for (const TensorView& t : m.tensors_.tensors())
+      if (t.type == dtype::bf16) m.weight_dtype_ = dtype::bf16;
     return m;
   }
 
@@ -157,15 +166,18 @@ private:
   TokenizerOptions tokenizer_;
   const TensorView* spiece_ = nullptr;
   int version_ = 0;
+  dtype weight_dtype_ = dtype::f32;
 };
 
 /// The tokenizer stored in `model` (its spiece.model bytes and options).
 inline Result<Tokenizer> make_tokenizer(const Model& model) {
   const TensorView& spiece = model.spiece_model();
-  ALBERTNER_TRY(Tokenizer tokenizer, Tokenizer::from_spiece_bytes(spiece.data, spiece.nbytes, model.tokenizer_options()));
+  ALBERTNER_TRY(Tokenizer tokenizer,
+                Tokenizer::from_spiece_bytes(spiece.data, spiece.nbytes, model.tokenizer_options()));
   if (tokenizer.vocab_size() > model.config().vocab_size)
     return Error(errc::config, "the tokenizer has " + std::to_string(tokenizer.vocab_size()) +
-                                   " pieces but the model's vocab_size is " + std::to_string(model.config().vocab_size));
+                                   " pieces but the model's vocab_size is " +
+                                   std::to_string(model.config().vocab_size));
   return tokenizer;
 }
 

@@ -1,4 +1,4 @@
-// albertner convert HF_DIR -o OUT [--labels conll2003|L0,L1,...] [--weights FILE]
+// albertner convert HF_DIR|MODEL -o OUT [--dtype f32|bf16] [--labels conll2003|L0,L1,...] [--weights FILE]
 #include "cli.hpp"
 
 #include <memory>
@@ -8,7 +8,7 @@ namespace albertner_cli {
 
 namespace {
 struct ConvertArgs {
-  std::string hf_dir, out, labels, weights;
+  std::string hf_dir, out, labels, weights, dtype = "f32";
 };
 
 int run_convert(const ConvertArgs& a) {
@@ -20,7 +20,18 @@ int run_convert(const ConvertArgs& a) {
     std::string label;
     while (std::getline(ss, label, ',')) options.labels.push_back(label);
   }
-  auto report = albertner::convert_hf_checkpoint(a.hf_dir, a.out, options);
+  if (a.dtype == "bf16") options.matrices = albertner::dtype::bf16;
+  else if (a.dtype != "f32")
+    return fail(
+        albertner::Error(albertner::errc::unsupported,
+                         "--dtype " + a.dtype + " is not supported: f32 or bf16 (int8 is not implemented yet)"));
+  // A regular file is an albertner model to re-write (another dtype, other labels).
+  const bool model_file = albertner::detail::file_exists(a.hf_dir);
+  if (model_file && !a.weights.empty())
+    return fail(albertner::Error(albertner::errc::invalid_input,
+                                 "--weights names a file inside HF_DIR, but " + a.hf_dir + " is a model file"));
+  auto report = model_file ? albertner::convert_model_file(a.hf_dir, a.out, options)
+                           : albertner::convert_hf_checkpoint(a.hf_dir, a.out, options);
   if (!report.ok()) return fail(report.error());
   const albertner::ModelConfig& c = report->config;
   const albertner::TokenizerOptions& t = report->tokenizer;
@@ -33,7 +44,7 @@ int run_convert(const ConvertArgs& a) {
                "%lld iterations over %lld group(s) x %lld layer(s), %lld positions\n"
                "  labels      %lld: %s\n"
                "  tokenizer   %s, lowercase %s, keep_accents %s, max length %lld\n"
-               "  wrote       %zu tensors, %zu parameters, %.1f MB\n",
+               "  wrote       %zu tensors, %zu parameters, matrices %s, %.1f MB\n",
                a.hf_dir.c_str(), a.out.c_str(), report->weights_path.c_str(), static_cast<long long>(c.vocab_size),
                static_cast<long long>(c.embedding_size), static_cast<long long>(c.hidden_size),
                static_cast<long long>(c.num_attention_heads), static_cast<long long>(c.intermediate_size),
@@ -42,7 +53,8 @@ int run_convert(const ConvertArgs& a) {
                static_cast<long long>(c.max_position_embeddings), static_cast<long long>(c.num_labels()),
                labels.c_str(), t.whitespace_split ? "whitespace split + metaspace (hub)" : "metaspace (re-converted)",
                t.lowercase ? "yes" : "no", t.keep_accents ? "yes" : "no", static_cast<long long>(t.model_max_length),
-               report->tensors_written, report->parameters, static_cast<double>(report->file_bytes) / 1e6);
+               report->tensors_written, report->parameters, albertner::dtype_name(options.matrices),
+               static_cast<double>(report->file_bytes) / 1e6);
   for (const std::string& note : report->notes) std::fprintf(stderr, "  note        %s\n", note.c_str());
   return 0;
 }
@@ -50,12 +62,21 @@ int run_convert(const ConvertArgs& a) {
 
 void add_convert(CLI::App& app) {
   auto args = std::make_shared<ConvertArgs>();
-  CLI::App* cmd = app.add_subcommand("convert", "Convert a Hugging Face ALBERT token-classification folder into one model file");
-  cmd->add_option("HF_DIR", args->hf_dir, "Folder with config.json, model.safetensors or pytorch_model.bin, spiece.model")
+  CLI::App* cmd = app.add_subcommand(
+      "convert",
+      "Convert a Hugging Face ALBERT token-classification folder (or re-write a model file) into one model file");
+  cmd->add_option(
+         "HF_DIR", args->hf_dir,
+         "Folder with config.json, model.safetensors or pytorch_model.bin, spiece.model; or an albertner model "
+         "file to re-write")
       ->required();
+  cmd->add_option("--dtype", args->dtype,
+                  "How the matrices are stored: f32 (default) or bf16 (half the size; runs on BF16 dot products where "
+                  "the CPU has them)");
   cmd->add_option("-o,--output", args->out, "Output model file (.safetensors)")->required();
   cmd->add_option("--labels", args->labels, "Label names: conll2003, or a comma-separated list in id order");
-  cmd->add_option("--weights", args->weights, "Weights file inside HF_DIR (default: model.safetensors, else pytorch_model.bin)");
+  cmd->add_option("--weights", args->weights,
+                  "Weights file inside HF_DIR (default: model.safetensors, else pytorch_model.bin)");
   cmd->callback([args] { exit_status() = run_convert(*args); });
 }
 

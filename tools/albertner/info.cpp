@@ -37,8 +37,9 @@ int run_info(const InfoArgs& a) {
     if (t.name != albertner::model_keys::spiece_model) parameters += t.numel();
   }
   info.set("parameters", Json::make_number(static_cast<double>(parameters), true, parameters));
-  // What this process would run the model with: fp32 weights on the kernels the CPU allows.
-  info.set("precision", Json::make_string("f32"));
+  // What this process would run the model with: the file's weights on the kernels the CPU allows.
+  const std::string precision = model->weight_dtype() == albertner::dtype::bf16 ? "bf16" : "f32";
+  info.set("precision", Json::make_string(precision));
   info.set("kernels", Json::make_string(albertner::kernel_isa_name(albertner::kernel_isa())));
   info.set("tensors", std::move(tensors));
   if (a.json) {
@@ -60,8 +61,8 @@ int run_info(const InfoArgs& a) {
               static_cast<long long>(c.inner_group_num), static_cast<long long>(c.max_position_embeddings),
               static_cast<long long>(c.type_vocab_size));
   std::printf("labels     %s\n", labels.c_str());
-  std::printf("runs as    f32 on %s kernels (this CPU; ALBERTNER_ISA=portable forces the portable ones)\n",
-              albertner::kernel_isa_name(albertner::kernel_isa()));
+  std::printf("runs as    %s on %s kernels (this CPU; ALBERTNER_ISA=portable forces the portable ones)\n",
+              precision.c_str(), albertner::kernel_isa_name(albertner::kernel_isa()));
   std::printf("tokenizer  %s, lowercase %s, keep_accents %s, max length %lld\n",
               t.whitespace_split ? "whitespace split + metaspace (hub)" : "metaspace (re-converted)",
               t.lowercase ? "yes" : "no", t.keep_accents ? "yes" : "no", static_cast<long long>(t.model_max_length));

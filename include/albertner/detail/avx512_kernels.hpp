@@ -12,6 +12,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 
 // GCC 12 flags the intrinsics' own `__m512 __Y = __Y;` (an intentionally undefined register) when
 // they are inlined here; the warning is about the compiler's header, not this code.
@@ -22,12 +23,18 @@
 #endif
 
 #define ALBERTNER_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
+// The matrix product also holds the BF16 dot-product variant, so it is compiled for the superset;
+// its fp32 instantiation uses no BF16 instruction and runs on every AVX-512 CPU.
+#define ALBERTNER_AVX512_MATMUL __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma,avx512bf16")))
 
 namespace albertner {
 namespace detail {
 namespace avx512 {
 
-inline __mmask16 lanes(std::int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1u); }
+/// The first n of 16 lanes (none for n <= 0).
+inline __mmask16 lanes(std::int64_t n) {
+  return static_cast<__mmask16>(n <= 0 ? 0 : n >= 16 ? 0xFFFF : (1u << n) - 1u);
+}
 
 /// e^x within ~1 ulp: x = n ln2 + r with |r| <= ln2/2, a degree-7 Taylor polynomial for e^r and
 /// an exact scaling by 2^n (vscalefps), which also gives denormals, 0 and inf where expf does.
@@ -67,13 +74,13 @@ ALBERTNER_AVX512 inline __m512 activate(activation act, __m512 x) {
     // x * (1 - erfc(x / sqrt 2) / 2), erfc from the Chebyshev fit of Numerical Recipes (erfcc,
     // fractional error < 1.2e-7 everywhere), so small GELU outputs keep their relative precision.
     const __m512 z = _mm512_abs_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752440f)));
-    const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(_mm512_set1_ps(0.5f), z, _mm512_set1_ps(1.0f)));
+    const __m512 t =
+        _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(_mm512_set1_ps(0.5f), z, _mm512_set1_ps(1.0f)));
     __m512 p = _mm512_set1_ps(0.17087277f);
     for (float c : {-0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f, 0.09678418f, 0.37409196f,
                     1.00002368f, -1.26551223f})
       p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(c));
-    const __m512 half_erfc_abs =
-        _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), t), exp(_mm512_fnmadd_ps(z, z, p)));
+    const __m512 half_erfc_abs = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), t), exp(_mm512_fnmadd_ps(z, z, p)));
     // x >= 0: erfc(z) = ans; x < 0: erfc = 2 - ans, so the factor is ans / 2.
     const __mmask16 negative = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
     const __m512 factor =
@@ -92,31 +99,49 @@ ALBERTNER_AVX512 inline void finish(const MatmulF32& m, __m512 y, std::int64_t r
   if (m.fused_act) y = activate(m.act, y);
   if (m.residual) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(cols, m.residual + r * m.ldr + n0));
   float* dst = m.c + r * m.ldc + n0;
-  if (cols == 0xFFFF)
-    _mm512_storeu_ps(dst, y); // masked stores are slow on some CPUs (Zen 4)
-  else
-    _mm512_mask_storeu_ps(dst, cols, y);
+  if (cols == 0xFFFF) _mm512_storeu_ps(dst, y); // masked stores are slow on some CPUs (Zen 4)
+  else _mm512_mask_storeu_ps(dst, cols, y);
 }
 
 /// Rows [r0, r0 + R) x panels [p0, p0 + P) of m: R * P accumulators, each step one panel row
-/// per panel and one broadcast per row, so the loads stay well below the FMAs.
-template <int R, int P>
-ALBERTNER_AVX512 inline void matmul_tile(const MatmulF32& m, std::int64_t r0, std::int64_t p0) {
+/// per panel and one broadcast per row, so the loads stay well below the FMAs. Bf16: a step is a
+/// pair of k, one BF16 dot product (two multiply-adds per lane, float accumulation).
+template <int R, int P, bool Bf16>
+ALBERTNER_AVX512_MATMUL inline void matmul_tile(const MatmulF32& m, std::int64_t r0, std::int64_t p0) {
   __m512 acc[R][P];
   for (auto& row : acc)
     for (auto& x : row) x = _mm512_setzero_ps();
-  const std::int64_t K = m.depth;
-  const float* panel = m.packed + p0 * K * kPanelWidth;
-  const float* a = m.a + r0 * m.lda;
-  for (std::int64_t k = 0; k < K; ++k, panel += kPanelWidth) {
-    __m512 w[P];
+  if constexpr (Bf16) {
+    const std::int64_t K = (m.depth + 1) / 2;
+    const std::uint16_t* panel = m.packed_bf16 + p0 * K * 2 * kPanelWidth;
+    const std::uint16_t* a = m.a_bf16 + r0 * m.lda_bf16;
+    for (std::int64_t k = 0; k < K; ++k, panel += 2 * kPanelWidth) {
+      __m512i w[P];
 #pragma GCC unroll 2
-    for (int p = 0; p < P; ++p) w[p] = _mm512_loadu_ps(panel + p * K * kPanelWidth);
+      for (int p = 0; p < P; ++p) w[p] = _mm512_loadu_si512(panel + p * K * 2 * kPanelWidth);
 #pragma GCC unroll 8
-    for (int i = 0; i < R; ++i) {
-      const __m512 x = _mm512_set1_ps(a[i * m.lda + k]);
+      for (int i = 0; i < R; ++i) {
+        std::uint32_t pair;
+        std::memcpy(&pair, a + i * m.lda_bf16 + 2 * k, sizeof pair);
+        const __m512i x = _mm512_set1_epi32(static_cast<int>(pair));
 #pragma GCC unroll 2
-      for (int p = 0; p < P; ++p) acc[i][p] = _mm512_fmadd_ps(x, w[p], acc[i][p]);
+        for (int p = 0; p < P; ++p) acc[i][p] = _mm512_dpbf16_ps(acc[i][p], (__m512bh)x, (__m512bh)w[p]);
+      }
+    }
+  } else {
+    const std::int64_t K = m.depth;
+    const float* panel = m.packed + p0 * K * kPanelWidth;
+    const float* a = m.a + r0 * m.lda;
+    for (std::int64_t k = 0; k < K; ++k, panel += kPanelWidth) {
+      __m512 w[P];
+#pragma GCC unroll 2
+      for (int p = 0; p < P; ++p) w[p] = _mm512_loadu_ps(panel + p * K * kPanelWidth);
+#pragma GCC unroll 8
+      for (int i = 0; i < R; ++i) {
+        const __m512 x = _mm512_set1_ps(a[i * m.lda + k]);
+#pragma GCC unroll 2
+        for (int p = 0; p < P; ++p) acc[i][p] = _mm512_fmadd_ps(x, w[p], acc[i][p]);
+      }
     }
   }
   for (int p = 0; p < P; ++p) {
@@ -126,32 +151,49 @@ ALBERTNER_AVX512 inline void matmul_tile(const MatmulF32& m, std::int64_t r0, st
   }
 }
 
-template <int P>
-ALBERTNER_AVX512 inline void matmul_rows(const MatmulF32& m, std::int64_t r_begin, std::int64_t r_end, std::int64_t p0) {
+template <int P, bool Bf16>
+ALBERTNER_AVX512_MATMUL inline void matmul_rows(const MatmulF32& m, std::int64_t r_begin, std::int64_t r_end,
+                                                std::int64_t p0) {
   std::int64_t r0 = r_begin;
-  for (; r0 + 8 <= r_end; r0 += 8) matmul_tile<8, P>(m, r0, p0);
+  for (; r0 + 8 <= r_end; r0 += 8) matmul_tile<8, P, Bf16>(m, r0, p0);
   switch (r_end - r0) {
-  case 1: return matmul_tile<1, P>(m, r0, p0);
-  case 2: return matmul_tile<2, P>(m, r0, p0);
-  case 3: return matmul_tile<3, P>(m, r0, p0);
-  case 4: return matmul_tile<4, P>(m, r0, p0);
-  case 5: return matmul_tile<5, P>(m, r0, p0);
-  case 6: return matmul_tile<6, P>(m, r0, p0);
-  case 7: return matmul_tile<7, P>(m, r0, p0);
+  case 1: return matmul_tile<1, P, Bf16>(m, r0, p0);
+  case 2: return matmul_tile<2, P, Bf16>(m, r0, p0);
+  case 3: return matmul_tile<3, P, Bf16>(m, r0, p0);
+  case 4: return matmul_tile<4, P, Bf16>(m, r0, p0);
+  case 5: return matmul_tile<5, P, Bf16>(m, r0, p0);
+  case 6: return matmul_tile<6, P, Bf16>(m, r0, p0);
+  case 7: return matmul_tile<7, P, Bf16>(m, r0, p0);
   default: return;
   }
 }
 
-/// Panels [p_begin, p_end) of m (m.packed set). Two panels of w (2 * 16 * depth floats) stay in
-/// L2 while a block of rows streams past them; row blocks of 192 keep a (and c) in L2 as well.
-ALBERTNER_AVX512 inline void matmul(const MatmulF32& m, std::int64_t p_begin, std::int64_t p_end) {
+/// Panels [p_begin, p_end) of m (m.packed set; or m.packed_bf16 and m.a_bf16 with Bf16). Two
+/// panels of w (2 * 16 * depth floats) stay in L2 while a block of rows streams past them; row
+/// blocks of 192 keep a (and c) in L2 as well.
+template <bool Bf16>
+ALBERTNER_AVX512_MATMUL inline void matmul(const MatmulF32& m, std::int64_t p_begin, std::int64_t p_end) {
   constexpr std::int64_t kRowBlock = 192;
   for (std::int64_t rb = 0; rb < m.rows; rb += kRowBlock) {
     const std::int64_t re = rb + kRowBlock < m.rows ? rb + kRowBlock : m.rows;
     std::int64_t p0 = p_begin;
-    for (; p0 + 2 <= p_end; p0 += 2) matmul_rows<2>(m, rb, re, p0);
-    if (p0 < p_end) matmul_rows<1>(m, rb, re, p0);
+    for (; p0 + 2 <= p_end; p0 += 2) matmul_rows<2, Bf16>(m, rb, re, p0);
+    if (p0 < p_end) matmul_rows<1, Bf16>(m, rb, re, p0);
   }
+}
+
+/// a_bf16[r, c] = a[r, c] rounded to bf16 (to nearest even) for c < cols, 0 up to `ld` (cols
+/// rounded up to even): the left-hand side of a Bf16 matmul.
+ALBERTNER_AVX512_MATMUL inline void round_rows_bf16(const float* a, std::int64_t rows, std::int64_t cols,
+                                                    std::int64_t lda, std::uint16_t* out, std::int64_t ld) {
+  for (std::int64_t r = 0; r < rows; ++r, a += lda, out += ld)
+    for (std::int64_t c = 0; c < ld; c += 32) {
+      const __m512 lo = _mm512_maskz_loadu_ps(lanes(cols - c), a + c);
+      const __m512 hi = _mm512_maskz_loadu_ps(lanes(cols - c - 16), a + c + 16);
+      const __m512i pairs = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+      const std::int64_t n = ld - c;
+      _mm512_mask_storeu_epi16(out + c, n >= 32 ? ~__mmask32(0) : (__mmask32(1) << n) - 1u, pairs);
+    }
 }
 
 /// Each of `rows` rows of x ([rows, cols], leading dimension ld) becomes its softmax:
@@ -207,8 +249,8 @@ ALBERTNER_AVX512 inline void layer_norm_rows(float* x, std::int64_t rows, std::i
     for (std::int64_t c = 0; c < cols; c += 16) {
       const __mmask16 k = lanes(cols - c);
       const __m512 v = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, row + c), scale, shift);
-      _mm512_mask_storeu_ps(row + c, k,
-                            _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(k, gamma + c), _mm512_maskz_loadu_ps(k, beta + c)));
+      _mm512_mask_storeu_ps(
+          row + c, k, _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(k, gamma + c), _mm512_maskz_loadu_ps(k, beta + c)));
     }
   }
 }

@@ -23,14 +23,19 @@ using RowMatrixF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::R
 using ConstRowVectorMapF = Eigen::Map<const Eigen::RowVectorXf, Eigen::Unaligned>;
 using StridedMatrixMapF = Eigen::Map<RowMatrixF, Eigen::Unaligned, Eigen::OuterStride<>>;
 using ConstStridedMatrixMapF = Eigen::Map<const RowMatrixF, Eigen::Unaligned, Eigen::OuterStride<>>;
-using ConstGeneralMatrixMapF = Eigen::Map<const RowMatrixF, Eigen::Unaligned, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
+using ConstGeneralMatrixMapF =
+    Eigen::Map<const RowMatrixF, Eigen::Unaligned, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
 
-/// A torch.nn.Linear: weight [out, in] row-major, bias [out]; not owned. `packed`: the weight in
-/// pack_panels' layout, made once at load where the AVX-512 kernel runs, else null.
+/// A torch.nn.Linear: weight [out, in] row-major, bias [out]; not owned. The file holds the weight
+/// as `weight` (F32) or `weight_bf16` (BF16). Made once at load: `packed`, the weight in
+/// pack_panels' layout where the AVX-512 kernel runs; `packed_bf16` instead for a BF16 weight
+/// where BF16 dot products run; `weight` widened from `weight_bf16` for the portable kernel.
 struct DenseF32 {
   const float* weight = nullptr;
+  const std::uint16_t* weight_bf16 = nullptr;
   const float* bias = nullptr;
   const float* packed = nullptr;
+  const std::uint16_t* packed_bf16 = nullptr;
   std::int64_t out = 0;
   std::int64_t in = 0;
 };
@@ -56,25 +61,35 @@ inline void matmul_portable(const MatmulF32& m, std::int64_t n_begin, std::int64
   if (m.residual) c += ConstStridedMatrixMapF(m.residual + n_begin, m.rows, n, Eigen::OuterStride<>(m.ldr));
 }
 
-/// Whether the AVX-512 kernel runs, and so wants its right-hand sides packed.
-inline bool packed_kernels() noexcept { return active_kernel_isa() == KernelIsa::avx512; }
-
 /// Columns [n_begin, n_end) of m (see MatmulF32); several calls may split one product between
 /// threads at multiples of kPanelWidth.
 inline void matmul(const MatmulF32& m, std::int64_t n_begin, std::int64_t n_end) {
 #if ALBERTNER_X86_KERNELS
-  if (m.packed)
-    return avx512::matmul(m, n_begin / kPanelWidth, (n_end + kPanelWidth - 1) / kPanelWidth);
+  if (m.packed_bf16) return avx512::matmul<true>(m, n_begin / kPanelWidth, (n_end + kPanelWidth - 1) / kPanelWidth);
+  if (m.packed) return avx512::matmul<false>(m, n_begin / kPanelWidth, (n_end + kPanelWidth - 1) / kPanelWidth);
 #endif
   matmul_portable(m, n_begin, n_end);
 }
 
 inline void matmul(const MatmulF32& m) { matmul(m, 0, m.cols); }
 
+/// The left-hand side of a product with packed_bf16 weights: `rows` rows of a ([rows, cols],
+/// leading dimension lda) rounded to bf16 into out ([rows, ld], ld = cols rounded up to even,
+/// zero-padded). Such weights exist only where the BF16 kernel runs.
+inline void round_rows_bf16(const float* a, std::int64_t rows, std::int64_t cols, std::int64_t lda, std::uint16_t* out,
+                            std::int64_t ld) {
+#if ALBERTNER_X86_KERNELS
+  avx512::round_rows_bf16(a, rows, cols, lda, out, ld);
+#else
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t c = 0; c < ld; ++c) out[r * ld + c] = c < cols ? bf16_from_f32(a[r * lda + c]) : 0;
+#endif
+}
+
 /// Packs m's w into `scratch` (packed_size(cols, depth) floats) when the packed kernel runs:
 /// for right-hand sides that change with every call, such as one head's keys.
 inline void pack_operand(MatmulF32& m, float* scratch) {
-  if (!packed_kernels()) return;
+  if (!avx512_kernels()) return;
   pack_panels(m.w, m.ldw, m.wk, m.cols, m.depth, scratch);
   m.packed = scratch;
 }
@@ -89,6 +104,7 @@ inline MatmulF32 linear_product(const DenseF32& d, const float* x, std::int64_t 
   m.w = d.weight;
   m.ldw = d.in;
   m.packed = d.packed;
+  m.packed_bf16 = d.packed_bf16;
   m.c = y;
   m.ldc = d.out;
   m.rows = rows;
@@ -116,7 +132,7 @@ inline std::pair<std::int64_t, std::int64_t> column_share(std::int64_t cols, std
 /// Each row of x ([rows, cols], leading dimension ld) becomes exp(v - max) / sum, as torch's softmax.
 inline void softmax_rows(float* x, std::int64_t rows, std::int64_t cols, std::int64_t ld) {
 #if ALBERTNER_X86_KERNELS
-  if (active_kernel_isa() == KernelIsa::avx512) return avx512::softmax_rows(x, rows, cols, ld);
+  if (avx512_kernels()) return avx512::softmax_rows(x, rows, cols, ld);
 #endif
   for (std::int64_t r = 0; r < rows; ++r) {
     Eigen::Map<Eigen::ArrayXf> row(x + r * ld, cols);

@@ -15,10 +15,18 @@
 namespace albertner {
 
 /// The kernels' instruction set. `portable` is plain C++ over Eigen (whatever the compiler flags
-/// give it) and exists on every platform; `avx512` needs AVX-512 F/DQ/BW/VL and FMA.
-enum class KernelIsa { portable, avx512 };
+/// give it) and exists on every platform; `avx512` needs AVX-512 F/DQ/BW/VL and FMA;
+/// `avx512_bf16` is `avx512` plus the BF16 dot products that bf16 model files run on (fp32
+/// files compute the same on both).
+enum class KernelIsa { portable, avx512, avx512_bf16 };
 
-inline const char* kernel_isa_name(KernelIsa isa) noexcept { return isa == KernelIsa::avx512 ? "avx512" : "portable"; }
+inline const char* kernel_isa_name(KernelIsa isa) noexcept {
+  switch (isa) {
+  case KernelIsa::avx512: return "avx512";
+  case KernelIsa::avx512_bf16: return "avx512_bf16";
+  default: return "portable";
+  }
+}
 
 namespace detail {
 
@@ -27,23 +35,27 @@ inline KernelIsa detect_kernel_isa() noexcept {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma"))
-    return KernelIsa::avx512;
+    return __builtin_cpu_supports("avx512bf16") ? KernelIsa::avx512_bf16 : KernelIsa::avx512;
 #endif
   return KernelIsa::portable;
 }
 
 /// The best the CPU supports, or less when the environment variable ALBERTNER_ISA says
-/// `portable` (tests run every golden check on both paths; users can rule a kernel out).
-/// Read once: the choice cannot change under a running encoder.
+/// `portable` or `avx512` (tests run every golden check on each path; users can rule a kernel
+/// out). Read once: the choice cannot change under a running encoder.
 inline KernelIsa active_kernel_isa() noexcept {
   static const KernelIsa isa = [] {
     const KernelIsa best = detect_kernel_isa();
     const char* forced = std::getenv("ALBERTNER_ISA");
     if (forced && std::strcmp(forced, "portable") == 0) return KernelIsa::portable;
+    if (forced && std::strcmp(forced, "avx512") == 0 && best == KernelIsa::avx512_bf16) return KernelIsa::avx512;
     return best;
   }();
   return isa;
 }
+
+/// Whether the AVX-512 kernels run (fp32 products read weights packed in panels).
+inline bool avx512_kernels() noexcept { return active_kernel_isa() != KernelIsa::portable; }
 
 } // namespace detail
 

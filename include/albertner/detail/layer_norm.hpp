@@ -14,8 +14,8 @@ namespace detail {
 /// y = (x - mean) / sqrt(var + eps) * gamma + beta with the biased variance. The moments are
 /// accumulated in double so that long rows lose nothing to summation order; the affine part
 /// runs in float like PyTorch's kernel (x * rstd - mean * rstd, then gamma and beta).
-inline void layer_norm_rows_portable(float* x, std::int64_t rows, std::int64_t cols, const float* gamma, const float* beta,
-                            double eps) noexcept {
+inline void layer_norm_rows_portable(float* x, std::int64_t rows, std::int64_t cols, const float* gamma,
+                                     const float* beta, double eps) noexcept {
   for (std::int64_t r = 0; r < rows; ++r) {
     float* row = x + r * cols;
     double sum = 0;
@@ -37,7 +37,7 @@ inline void layer_norm_rows_portable(float* x, std::int64_t rows, std::int64_t c
 inline void layer_norm_rows(float* x, std::int64_t rows, std::int64_t cols, const float* gamma, const float* beta,
                             double eps) noexcept {
 #if ALBERTNER_X86_KERNELS
-  if (active_kernel_isa() == KernelIsa::avx512) return avx512::layer_norm_rows(x, rows, cols, gamma, beta, eps);
+  if (avx512_kernels()) return avx512::layer_norm_rows(x, rows, cols, gamma, beta, eps);
 #endif
   layer_norm_rows_portable(x, rows, cols, gamma, beta, eps);
 }

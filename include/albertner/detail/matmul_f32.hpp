@@ -3,6 +3,7 @@
 #pragma once
 
 #include "../config.hpp"
+#include "bf16.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -18,21 +19,41 @@ inline std::int64_t packed_size(std::int64_t cols, std::int64_t depth) {
   return (cols + kPanelWidth - 1) / kPanelWidth * kPanelWidth * depth;
 }
 
+/// bf16 values that pack_panels_bf16 writes for `cols` columns of `depth` (depth rounded up to even).
+inline std::int64_t packed_size_bf16(std::int64_t cols, std::int64_t depth) {
+  return packed_size(cols, (depth + 1) / 2 * 2);
+}
+
 /// out[p][k][j] = w[(16 p + j) * n_stride + k * k_stride] (0 past `cols`): each panel holds 16
-/// columns, contiguous for every k, the order in which the AVX-512 kernel reads them.
-inline void pack_panels(const float* w, std::int64_t n_stride, std::int64_t k_stride, std::int64_t cols,
-                        std::int64_t depth, float* out) {
+/// columns, contiguous for every k, the order in which the AVX-512 kernel reads them. w is float
+/// or bf16 (widened).
+template <class Source>
+void pack_panels(const Source* w, std::int64_t n_stride, std::int64_t k_stride, std::int64_t cols, std::int64_t depth,
+                 float* out) {
   for (std::int64_t p = 0; p * kPanelWidth < cols; ++p, out += kPanelWidth * depth) {
     const std::int64_t width = std::min(kPanelWidth, cols - p * kPanelWidth);
     if (width < kPanelWidth) std::fill(out, out + kPanelWidth * depth, 0.0f);
-    const float* first = w + p * kPanelWidth * n_stride;
+    const Source* first = w + p * kPanelWidth * n_stride;
     // Read w along its contiguous direction: k for weights and keys, n for values.
     if (k_stride == 1)
       for (std::int64_t j = 0; j < width; ++j)
-        for (std::int64_t k = 0; k < depth; ++k) out[k * kPanelWidth + j] = first[j * n_stride + k];
+        for (std::int64_t k = 0; k < depth; ++k) out[k * kPanelWidth + j] = to_f32(first[j * n_stride + k]);
     else
       for (std::int64_t k = 0; k < depth; ++k)
-        for (std::int64_t j = 0; j < width; ++j) out[k * kPanelWidth + j] = first[j * n_stride + k * k_stride];
+        for (std::int64_t j = 0; j < width; ++j) out[k * kPanelWidth + j] = to_f32(first[j * n_stride + k * k_stride]);
+  }
+}
+
+/// The bf16 weight w[n, k] (row-major, leading dimension `ld`) for the BF16 dot-product kernel:
+/// out[p][k / 2][j][k % 2] = w[16 p + j, k], so that one 32-bit lane holds the pair of weights
+/// that meets one pair of activations (0 past `cols` and past an odd `depth`).
+inline void pack_panels_bf16(const std::uint16_t* w, std::int64_t ld, std::int64_t cols, std::int64_t depth,
+                             std::uint16_t* out) {
+  const std::int64_t pairs = (depth + 1) / 2;
+  std::fill(out, out + packed_size_bf16(cols, depth), std::uint16_t(0));
+  for (std::int64_t n = 0; n < cols; ++n) {
+    std::uint16_t* lane = out + (n / kPanelWidth) * pairs * 2 * kPanelWidth + (n % kPanelWidth) * 2;
+    for (std::int64_t k = 0; k < depth; ++k) lane[(k / 2) * 2 * kPanelWidth + k % 2] = w[n * ld + k];
   }
 }
 
@@ -41,8 +62,11 @@ inline void pack_panels(const float* w, std::int64_t n_stride, std::int64_t k_st
 /// their own leading dimension; w[n, k] is at w + n * ldw + k * wk, so the same call serves a
 /// Linear layer (w = torch's [out, in] weight as stored in the file), Q.K^T of one head and the
 /// attention-weighted sum of values. `packed` is w in pack_panels' layout; when set (only where
-/// the AVX-512 kernel runs) the kernel reads it instead of w. Each epilogue step is skipped when
-/// absent: divisor 1, bias null, `fused_act` false, residual null.
+/// the AVX-512 kernel runs) the kernel reads it instead of w. `packed_bf16` (a bf16 model on a
+/// CPU with BF16 dot products) is w in pack_panels_bf16's layout; the kernel then reads a as
+/// `a_bf16` [rows, lda_bf16], a rounded to bf16 and padded to an even depth, which the caller
+/// fills first. Each epilogue step is skipped when absent: divisor 1, bias null, `fused_act`
+/// false, residual null.
 struct MatmulF32 {
   const float* a = nullptr;
   std::int64_t lda = 0;
@@ -50,6 +74,9 @@ struct MatmulF32 {
   std::int64_t ldw = 0;
   std::int64_t wk = 1;
   const float* packed = nullptr;
+  const std::uint16_t* packed_bf16 = nullptr;
+  const std::uint16_t* a_bf16 = nullptr;
+  std::int64_t lda_bf16 = 0;
   float* c = nullptr;
   std::int64_t ldc = 0;
   std::int64_t rows = 0, cols = 0, depth = 0;

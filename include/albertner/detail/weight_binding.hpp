@@ -4,6 +4,7 @@
 
 #include "../status.hpp"
 #include "../tensor.hpp"
+#include "bf16.hpp"
 
 #include <cstdint>
 #include <string>
@@ -18,26 +19,55 @@ inline std::string shape_string(const std::vector<std::int64_t>& shape) {
   return v.shape_string();
 }
 
-/// The F32 data of tensor `name`, found through `lookup` (`const TensorView* (const std::string&)`,
-/// nullptr when absent), after checking dtype, exact shape, byte count and float alignment.
+/// Tensor `name`, found through `lookup` (`const TensorView* (const std::string&)`, nullptr when
+/// absent), after checking dtype (F32, or BF16 too where `bf16_allowed`), exact shape, byte count
+/// and alignment to the element size.
 template <class Lookup>
-Result<const float*> bind_f32(Lookup& lookup, const std::string& name, const std::vector<std::int64_t>& shape) {
+Result<const TensorView*> bind_tensor(Lookup& lookup, const std::string& name, const std::vector<std::int64_t>& shape,
+                                      bool bf16_allowed) {
+  const char* expected = bf16_allowed ? "F32 or BF16" : "F32";
   const TensorView* t = lookup(name);
-  if (!t) return Error(errc::missing, "tensor '" + name + "' is missing (expected F32 " + shape_string(shape) + ")");
-  if (t->type != dtype::f32)
-    return Error(errc::shape, "tensor '" + name + "' has dtype " + dtype_name(t->type) + ", expected F32");
+  if (!t)
+    return Error(errc::missing,
+                 "tensor '" + name + "' is missing (expected " + expected + " " + shape_string(shape) + ")");
+  if (t->type != dtype::f32 && !(bf16_allowed && t->type == dtype::bf16))
+    return Error(errc::shape, "tensor '" + name + "' has dtype " + dtype_name(t->type) + ", expected " + expected);
   if (t->shape != shape)
     return Error(errc::shape,
                  "tensor '" + name + "' has shape " + t->shape_string() + ", expected " + shape_string(shape));
-  const std::size_t want = static_cast<std::size_t>(t->numel()) * sizeof(float);
+  const std::size_t element = dtype_size(t->type), want = static_cast<std::size_t>(t->numel()) * element;
   if (!t->data || t->nbytes != want)
     return Error(errc::format, "tensor '" + name + "' holds " + std::to_string(t->nbytes) + " bytes, expected " +
                                    std::to_string(want));
-  // Reading floats through a misaligned pointer is undefined behaviour, even where the CPU copes.
-  if (reinterpret_cast<std::uintptr_t>(t->data) % alignof(float) != 0)
+  // Reading through a misaligned pointer is undefined behaviour, even where the CPU copes.
+  if (reinterpret_cast<std::uintptr_t>(t->data) % element != 0)
     return Error(errc::unsupported,
-                 "tensor '" + name + "' data is not aligned to " + std::to_string(alignof(float)) + " bytes");
+                 "tensor '" + name + "' data is not aligned to " + std::to_string(element) + " bytes");
+  return t;
+}
+
+/// The F32 data of tensor `name` (see bind_tensor).
+template <class Lookup>
+Result<const float*> bind_f32(Lookup& lookup, const std::string& name, const std::vector<std::int64_t>& shape) {
+  ALBERTNER_TRY(const TensorView* t, bind_tensor(lookup, name, shape, false));
   return reinterpret_cast<const float*>(t->data);
+}
+
+/// A weight matrix as the file stores it: F32 or BF16, exactly one of the two set.
+struct WeightMatrix {
+  const float* f32 = nullptr;
+  const std::uint16_t* bf16 = nullptr;
+  float operator[](std::int64_t i) const noexcept { return f32 ? f32[i] : f32_from_bf16(bf16[i]); }
+};
+
+/// The F32 or BF16 data of matrix `name` (see bind_tensor).
+template <class Lookup>
+Result<WeightMatrix> bind_matrix(Lookup& lookup, const std::string& name, const std::vector<std::int64_t>& shape) {
+  ALBERTNER_TRY(const TensorView* t, bind_tensor(lookup, name, shape, true));
+  WeightMatrix m;
+  if (t->type == dtype::bf16) m.bf16 = reinterpret_cast<const std::uint16_t*>(t->data);
+  else m.f32 = reinterpret_cast<const float*>(t->data);
+  return m;
 }
 
 } // namespace detail
