@@ -1,14 +1,15 @@
 """Summarises bench/compare's raw JSON lines: a table on stdout, one JSON line per (engine, threads, length) to OUT.
 
 Usage: compare_table.py RAW.jsonl OUT.jsonl
-RAW holds {"engine": "peak", "threads": N, "gflops": G} lines (N copies of peak.c side by side) and the
-lines `albertner bench` and `ort.mjs bench` print, one per process (round) and length.
+RAW holds {"engine": "peak", "threads": N, "f32": G, "bf16": G} lines (N copies of peak.c side by side)
+and the lines `albertner bench` ("albertner f32", "albertner bf16": the engine names carry the model's
+precision) and `ort.mjs bench` (fp32) print, one per process (round) and length.
 """
 import json
 import statistics
 import sys
 
-ENGINES = ("albertner", "onnxruntime-node")
+ORT = "onnxruntime-node"
 
 
 def forward_flops(seq):
@@ -17,14 +18,19 @@ def forward_flops(seq):
     return seq * (170e6 + 0.037e6 * seq)
 
 
+def precision_of(engine):
+    return engine.split(" ", 1)[1] if engine.startswith("albertner ") else "f32"
+
+
 def main(raw_path, out_path):
-    peak = {}
+    peak = {}  # (precision, threads) -> GFLOP/s
     rounds = {}  # (engine, threads, seq) -> that engine's lines, one per round
     with open(raw_path) as f:
         for line in f:
             r = json.loads(line)
             if r["engine"] == "peak":
-                peak[r["threads"]] = r["gflops"]
+                for precision in ("f32", "bf16"):
+                    peak[(precision, r["threads"])] = r[precision]
             else:
                 rounds.setdefault((r["engine"], r["threads"], r["seq"]), []).append(r)
 
@@ -34,8 +40,10 @@ def main(raw_path, out_path):
         # Each process reports only its median, so the overall figure is the median of the rounds' medians.
         median = statistics.median(r["median_ms"] for r in rs)
         gflops = forward_flops(seq) / (median / 1e3) / 1e9
+        precision = precision_of(engine)
         summary[key] = {
             "engine": engine,
+            "precision": precision,
             "threads": threads,
             "batch": 1,
             "seq": seq,
@@ -45,29 +53,38 @@ def main(raw_path, out_path):
             "min_ms": round(min(r["min_ms"] for r in rs), 3),
             "max_ms": round(max(r["max_ms"] for r in rs), 3),
             "gflops": round(gflops, 2),
-            "peak_gflops": peak[threads],
-            "peak_pct": round(100 * gflops / peak[threads], 1),
+            "peak_gflops": peak[(precision, threads)],
+            "peak_pct": round(100 * gflops / peak[(precision, threads)], 1),
         }
     with open(out_path, "w") as f:
         for key in sorted(summary):
             f.write(json.dumps(summary[key]) + "\n")
 
-    print("fp32 AVX-512 peak (peak.c, one copy per thread): " +
-          ", ".join(f"{t} thread(s) {g:.1f} GFLOP/s" for t, g in sorted(peak.items())))
+    ours = sorted({e for e, _, _ in summary if e != ORT}, key=lambda e: ("f32", "bf16").index(precision_of(e)))
+    for precision in sorted({precision_of(e) for e in ours} | {"f32"}, reverse=True):
+        print(f"{precision} peak (peak.c, one copy per thread): " +
+              ", ".join(f"{t} thread(s) {g:.1f} GFLOP/s" for (p, t), g in sorted(peak.items()) if p == precision))
     some = next(iter(summary.values()))
     print(f"median ms over {some['runs']} runs per engine in {some['rounds']} interleaved rounds (median of the "
-          "rounds' medians); ratio = albertner / ORT, above 1 means albertner is slower")
+          "rounds' medians); ratio = albertner / ORT (fp32), below 1 means albertner is faster; %peak against the "
+          "peak of the engine's precision")
     print()
-    header = ("threads", "seq", "albertner ms", "ORT ms", "ratio", "albertner GFLOP/s", "%peak", "ORT GFLOP/s", "%peak")
+    header = ["threads", "seq", "ORT ms", "GFLOP/s", "%peak"]
+    for e in ours:
+        header += [f"{e} ms", "ratio", "GFLOP/s", "%peak"]
     widths = [max(len(h), 7) for h in header]
     print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     for threads, seq in sorted({(t, s) for _, t, s in summary}):
-        ours, ort = (summary.get((e, threads, seq)) for e in ENGINES)
+        ort = summary.get((ORT, threads, seq))
         cells = [str(threads), str(seq)]
-        cells += [f"{r['median_ms']:.2f}" if r else "-" for r in (ours, ort)]
-        cells.append(f"{ours['median_ms'] / ort['median_ms']:.2f}" if ours and ort else "-")
-        for r in (ours, ort):
-            cells += [f"{r['gflops']:.1f}", f"{r['peak_pct']:.1f}%"] if r else ["-", "-"]
+        cells += [f"{ort['median_ms']:.2f}", f"{ort['gflops']:.1f}", f"{ort['peak_pct']:.1f}%"] if ort else ["-"] * 3
+        for e in ours:
+            r = summary.get((e, threads, seq))
+            if not r:
+                cells += ["-"] * 4
+                continue
+            cells += [f"{r['median_ms']:.2f}", f"{r['median_ms'] / ort['median_ms']:.2f}" if ort else "-",
+                      f"{r['gflops']:.1f}", f"{r['peak_pct']:.1f}%"]
         print("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
     print()
     print(f"results: {out_path}")

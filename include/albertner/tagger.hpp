@@ -40,7 +40,9 @@ struct TaggerOptions {
   std::size_t threads = 1;
 };
 
-/// Text → entities with one model. T selects the numeric precision of the encoder (float now).
+/// Text → entities with one model. T is the encoder's arithmetic type (float, the only one); the
+/// weights' storage comes from the model file: F32, or BF16 (`convert --dtype bf16`), which runs
+/// BF16 dot products where the CPU has them.
 /// A Tagger is not safe to use from several threads at once; tag_batch parallelizes internally.
 template <class T = float>
 class Tagger {
@@ -118,7 +120,8 @@ public:
       const std::size_t content = encodings[i].size() >= 2 ? encodings[i].size() - 2 : 0;
       ALBERTNER_TRY(windows[i], plan_windows(content, WindowOptions{options_.window, options_.overlap}));
       logits[i].assign(encodings[i].size() * L, 0.0f);
-      for (std::size_t w = 0; w < windows[i].size(); ++w) jobs.push_back(Job{i, w, windows[i][w].end - windows[i][w].begin + 2});
+      for (std::size_t w = 0; w < windows[i].size(); ++w)
+        jobs.push_back(Job{i, w, windows[i][w].end - windows[i][w].begin + 2});
     }
     // Longest first, so that each group pads little and the slowest groups start early.
     std::stable_sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.length > b.length; });
@@ -182,7 +185,9 @@ private:
   };
 
   Tagger(Model model, Tokenizer tokenizer, Encoder<T> encoder, TaggerOptions options)
-      : model_(std::move(model)), tokenizer_(std::move(tokenizer)), encoder_(std::move(encoder)),
+      : model_(std::move(model)),
+        tokenizer_(std::move(tokenizer)),
+        encoder_(std::move(encoder)),
         options_(std::move(options)) {}
 
   // Runs every group; worker k takes groups k, k + threads, ... with its own workspace, whose

@@ -40,7 +40,11 @@ int run_info(const InfoArgs& a) {
   // What this process would run the model with: the file's weights on the kernels the CPU allows.
   const std::string precision = model->weight_dtype() == albertner::dtype::bf16 ? "bf16" : "f32";
   info.set("precision", Json::make_string(precision));
-  info.set("kernels", Json::make_string(albertner::kernel_isa_name(albertner::kernel_isa())));
+  // BF16 dot products serve BF16 weights only: an F32 model runs the fp32 AVX-512 kernels there.
+  albertner::KernelIsa isa = albertner::kernel_isa();
+  if (isa == albertner::KernelIsa::avx512_bf16 && precision == "f32") isa = albertner::KernelIsa::avx512;
+  const char* kernels = albertner::kernel_isa_name(isa);
+  info.set("kernels", Json::make_string(kernels));
   info.set("tensors", std::move(tensors));
   if (a.json) {
     std::printf("%s\n", info.dump().c_str());
@@ -62,7 +66,7 @@ int run_info(const InfoArgs& a) {
               static_cast<long long>(c.type_vocab_size));
   std::printf("labels     %s\n", labels.c_str());
   std::printf("runs as    %s on %s kernels (this CPU; ALBERTNER_ISA=portable forces the portable ones)\n",
-              precision.c_str(), albertner::kernel_isa_name(albertner::kernel_isa()));
+              precision.c_str(), kernels);
   std::printf("tokenizer  %s, lowercase %s, keep_accents %s, max length %lld\n",
               t.whitespace_split ? "whitespace split + metaspace (hub)" : "metaspace (re-converted)",
               t.lowercase ? "yes" : "no", t.keep_accents ? "yes" : "no", static_cast<long long>(t.model_max_length));
