@@ -8,6 +8,7 @@
 #include <albertner/albertner.hpp>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <string>
@@ -38,51 +39,62 @@ void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
-TEST_CASE("Encoder::forward allocates nothing once the workspace is reserved, with 1 and 2 threads") {
-  const std::string path = std::string(ALBERTNER_SOURCE_DIR) + "/models/albertner-conll03-small.safetensors";
-  auto model = albertner::Model::open(path);
-  REQUIRE_MESSAGE(model.ok(), (model.ok() ? "" : model.error().what()));
-  auto encoder = albertner::make_encoder<float>(*model);
-  REQUIRE(encoder.ok());
-  if (albertner::kernel_isa() == albertner::KernelIsa::portable) {
-    // Eigen's general matrix product allocates its blocking buffers on every call.
-    MESSAGE("skipped: the portable kernels let Eigen allocate (this CPU has no AVX-512)");
-    return;
+TEST_CASE(
+    "Encoder::forward allocates nothing once the workspace is reserved, with 1 and 2 threads, f32 and "
+    "bf16 weights") {
+  const std::string bundled = std::string(ALBERTNER_SOURCE_DIR) + "/models/albertner-conll03-small.safetensors";
+  // The bf16 copy rounds each product's operand into the workspace: that buffer must be reserved too.
+  const std::string bf16 = std::string(ALBERTNER_BINARY_DIR) + "/no-allocation-bf16.safetensors";
+  albertner::ConvertOptions options;
+  options.matrices = albertner::dtype::bf16;
+  REQUIRE(albertner::convert_model_file(bundled, bf16, options).ok());
+  for (const std::string& path : {bundled, bf16}) {
+    CAPTURE(path);
+    auto model = albertner::Model::open(path);
+    REQUIRE_MESSAGE(model.ok(), (model.ok() ? "" : model.error().what()));
+    auto encoder = albertner::make_encoder<float>(*model);
+    REQUIRE(encoder.ok());
+    if (albertner::kernel_isa() == albertner::KernelIsa::portable) {
+      // Eigen's general matrix product allocates its blocking buffers on every call.
+      MESSAGE("skipped: the portable kernels let Eigen allocate (this CPU has no AVX-512)");
+      return;
+    }
+    std::vector<std::int64_t> ids(4 * 96), mask(4 * 96, 1);
+    for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>(5 + i * 37 % 9000);
+    { // The counter sees the first call's growth: what the rest of the test rules out.
+      albertner::Encoder<float>::Workspace fresh;
+      albertner::EncoderInput in;
+      in.batch = 1;
+      in.seq_len = 8;
+      in.input_ids = ids.data();
+      const long before = allocations.load();
+      REQUIRE(encoder->forward(in, fresh).ok());
+      CHECK(allocations.load() - before >= 8); // at least one per workspace buffer
+    }
+    for (std::size_t threads : {1, 2}) {
+      CAPTURE(threads);
+      albertner::Encoder<float>::Workspace ws;
+      REQUIRE(ws.set_threads(threads).ok());
+      REQUIRE(encoder->reserve(ws, 4, 96).ok());
+      for (std::int64_t batch : {4, 1, 3})
+        for (std::int64_t seq_len : {96, 17, 64}) {
+          CAPTURE(batch);
+          CAPTURE(seq_len);
+          albertner::EncoderInput in;
+          in.batch = batch;
+          in.seq_len = seq_len;
+          in.input_ids = ids.data();
+          in.attention_mask = mask.data();
+          const long before = allocations.load();
+          Eigen::internal::set_is_malloc_allowed(false);
+          const bool ok = encoder->forward(in, ws).ok();
+          Eigen::internal::set_is_malloc_allowed(true);
+          const long made = allocations.load() - before;
+          CHECK(ok);
+          CHECK(made == 0);
+        }
+      CHECK(ws.bytes() == encoder->workspace_bytes(4, 96, threads));
+    }
   }
-  std::vector<std::int64_t> ids(4 * 96), mask(4 * 96, 1);
-  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>(5 + i * 37 % 9000);
-  { // The counter sees the first call's growth: what the rest of the test rules out.
-    albertner::Encoder<float>::Workspace fresh;
-    albertner::EncoderInput in;
-    in.batch = 1;
-    in.seq_len = 8;
-    in.input_ids = ids.data();
-    const long before = allocations.load();
-    REQUIRE(encoder->forward(in, fresh).ok());
-    CHECK(allocations.load() - before >= 8); // at least one per workspace buffer
-  }
-  for (std::size_t threads : {1, 2}) {
-    CAPTURE(threads);
-    albertner::Encoder<float>::Workspace ws;
-    REQUIRE(ws.set_threads(threads).ok());
-    REQUIRE(encoder->reserve(ws, 4, 96).ok());
-    for (std::int64_t batch : {4, 1, 3})
-      for (std::int64_t seq_len : {96, 17, 64}) {
-        CAPTURE(batch);
-        CAPTURE(seq_len);
-        albertner::EncoderInput in;
-        in.batch = batch;
-        in.seq_len = seq_len;
-        in.input_ids = ids.data();
-        in.attention_mask = mask.data();
-        const long before = allocations.load();
-        Eigen::internal::set_is_malloc_allowed(false);
-        const bool ok = encoder->forward(in, ws).ok();
-        Eigen::internal::set_is_malloc_allowed(true);
-        const long made = allocations.load() - before;
-        CHECK(ok);
-        CHECK(made == 0);
-      }
-    CHECK(ws.bytes() == encoder->workspace_bytes(4, 96, threads));
-  }
+  std::remove(bf16.c_str());
 }
