@@ -277,6 +277,49 @@ struct SyntheticBatch {
   }
 };
 
+/// The wide tests' shape: hidden 80 in 5 heads (five panels of 16, head_dim 16), 19 positions.
+ModelConfig wide_config(std::int64_t embedding, std::int64_t intermediate, std::int64_t layers) {
+  ModelConfig config = synthetic_config();
+  config.embedding_size = embedding;
+  config.hidden_size = 80;
+  config.num_attention_heads = 5;
+  config.intermediate_size = intermediate;
+  config.max_position_embeddings = 19;
+  config.num_hidden_layers = layers;
+  config.num_hidden_groups = 1;
+  config.inner_group_num = 1;
+  return config;
+}
+
+/// Two rows of 19 tokens (38 rows cross the 8-row tiles), the second padded after `second_real`;
+/// ids (i * step + offset) % 23, token type 0.
+struct WideBatch {
+  std::vector<std::int64_t> ids = std::vector<std::int64_t>(38), types = std::vector<std::int64_t>(38, 0),
+                            mask = std::vector<std::int64_t>(38, 1);
+  WideBatch(std::size_t step, std::size_t offset, std::size_t second_real) {
+    for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>((i * step + offset) % 23);
+    for (std::size_t i = 19 + second_real; i < 38; ++i) mask[i] = 0;
+  }
+  EncoderInput input() const {
+    EncoderInput in;
+    in.batch = 2;
+    in.seq_len = 19;
+    in.input_ids = ids.data();
+    in.token_type_ids = types.data();
+    in.attention_mask = mask.data();
+    return in;
+  }
+};
+
+/// Largest |logits - ref| over the rows whose mask is 1.
+double max_real_error(const float* logits, const Matrix& ref, const std::vector<std::int64_t>& mask) {
+  double err = 0;
+  for (std::size_t r = 0; r < ref.size(); ++r)
+    for (std::size_t c = 0; c < ref[r].size(); ++c)
+      if (mask[r]) err = std::max(err, std::fabs(double(logits[r * ref[r].size() + c]) - ref[r][c]));
+  return err;
+}
+
 } // namespace
 
 TEST_CASE("golden tiny: every stage matches Hugging Face") {
@@ -307,11 +350,7 @@ TEST_CASE("synthetic groups and inner layers match a naive reference for every a
     Encoder<float>::Workspace ws;
     auto out = encoder->forward(batch.input(), ws);
     REQUIRE(out.ok());
-    const Matrix ref = ref_forward(model, batch.input());
-    double err = 0;
-    for (std::size_t r = 0; r < ref.size(); ++r)
-      for (std::size_t c = 0; c < ref[r].size(); ++c)
-        if (batch.mask[r]) err = std::max(err, std::fabs(double(out->logits[r * ref[r].size() + c]) - ref[r][c]));
+    const double err = max_real_error(out->logits, ref_forward(model, batch.input()), batch.mask);
     MESSAGE("synthetic " << std::string(albertner::activation_name(act)) << ": max abs logits error " << err);
     CHECK(err <= 1e-4);
   }
@@ -322,36 +361,18 @@ TEST_CASE(
     "the same outputs as 1") {
   // Sizes chosen to cross the AVX-512 kernel's units: 80 columns = 5 panels of 16 (an odd pair),
   // 38 rows = four 8-row tiles + 6, depths 20 / 80 / 100 with tails, head_dim 16.
-  ModelConfig config = synthetic_config();
-  config.embedding_size = 20;
-  config.hidden_size = 80;
-  config.num_attention_heads = 5;
-  config.intermediate_size = 100;
-  config.max_position_embeddings = 19;
-  config.num_hidden_layers = 2;
-  config.num_hidden_groups = 1;
-  config.inner_group_num = 1;
+  const ModelConfig config = wide_config(20, 100, 2);
   SyntheticModel model = make_synthetic(config, 11);
   auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
   REQUIRE(encoder.ok());
-  std::vector<std::int64_t> ids(38), types(38, 0), mask(38, 1);
-  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>((i * 7 + 3) % 23);
-  for (std::size_t i = 30; i < 38; ++i) mask[i] = 0; // the second row padded after 11 tokens
-  EncoderInput in;
-  in.batch = 2;
-  in.seq_len = 19;
-  in.input_ids = ids.data();
-  in.token_type_ids = types.data();
-  in.attention_mask = mask.data();
+  const WideBatch batch(7, 3, 11); // the second row padded after 11 tokens
+  const std::vector<std::int64_t>& mask = batch.mask;
+  const EncoderInput in = batch.input();
 
   Encoder<float>::Workspace one;
   auto out = encoder->forward(in, one);
   REQUIRE(out.ok());
-  const Matrix ref = ref_forward(model, in);
-  double err = 0;
-  for (std::size_t r = 0; r < ref.size(); ++r)
-    for (std::size_t c = 0; c < ref[r].size(); ++c)
-      if (mask[r]) err = std::max(err, std::fabs(double(out->logits[r * ref[r].size() + c]) - ref[r][c]));
+  const double err = max_real_error(out->logits, ref_forward(model, in), mask);
   MESSAGE("wide synthetic (" << std::string(albertner::kernel_isa_name(albertner::kernel_isa()))
                              << " kernels): max abs logits error " << err);
   CHECK(err <= 1e-4);
@@ -501,41 +522,22 @@ TEST_CASE(
     "and skipped padding change nothing") {
   // Odd depths (21, 101) leave a half-filled pair at the end of each BF16 row; 80 columns are
   // five panels of 16; 38 rows cross the row tiles.
-  ModelConfig config = synthetic_config();
-  config.embedding_size = 21;
-  config.hidden_size = 80;
-  config.num_attention_heads = 5;
-  config.intermediate_size = 101;
-  config.max_position_embeddings = 19;
-  config.num_hidden_layers = 1;
-  config.num_hidden_groups = 1;
-  config.inner_group_num = 1;
+  const ModelConfig config = wide_config(21, 101, 1);
   SyntheticModel model = make_synthetic(config, 13);
   std::map<std::string, std::vector<std::uint16_t>> storage;
   narrow_matrices(model, storage);
   auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
   REQUIRE_MESSAGE(encoder.ok(), (encoder.ok() ? "" : encoder.error().what()));
-
-  std::vector<std::int64_t> ids(38), types(38, 0), mask(38, 1);
-  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>((i * 5 + 1) % 23);
-  for (std::size_t i = 27; i < 38; ++i) mask[i] = 0; // the second row padded after 8 tokens
-  EncoderInput in;
-  in.batch = 2;
-  in.seq_len = 19;
-  in.input_ids = ids.data();
-  in.token_type_ids = types.data();
-  in.attention_mask = mask.data();
+  const WideBatch batch(5, 1, 8); // the second row padded after 8 tokens
+  const std::vector<std::int64_t>& mask = batch.mask;
+  const EncoderInput in = batch.input();
 
   // BF16 dot products round the other operand to bf16 as well; elsewhere only the weights are bf16.
   const bool bf16_dots = albertner::kernel_isa() == albertner::KernelIsa::avx512_bf16;
-  const Matrix ref = ref_forward(model, in, bf16_dots);
   Encoder<float>::Workspace one;
   auto out = encoder->forward(in, one);
   REQUIRE(out.ok());
-  double err = 0;
-  for (std::size_t r = 0; r < ref.size(); ++r)
-    for (std::size_t c = 0; c < ref[r].size(); ++c)
-      if (mask[r]) err = std::max(err, std::fabs(double(out->logits[r * 3 + c]) - ref[r][c]));
+  const double err = max_real_error(out->logits, ref_forward(model, in, bf16_dots), mask);
   MESSAGE("bf16 synthetic (" << std::string(albertner::kernel_isa_name(albertner::kernel_isa()))
                              << " kernels): max abs logits error " << err);
   // One layer: every kind of product once. Deeper, a rounding that falls on the other side of a
