@@ -1156,6 +1156,32 @@ TEST_CASE(
   CHECK(member(widened, "precision").as_string() == "f32");
   CHECK(int_at(widened, "parameters") == int_at(info, "parameters"));
 
-  check_fails(cli({"convert", model, "-o", scratch() + "/int8.safetensors", "--dtype", "int8"}), "int8");
   check_fails(cli({"convert", model, "-o", scratch() + "/x.safetensors", "--dtype", "f16"}), "f16");
+}
+
+TEST_CASE(
+    "cli convert --dtype int8: the bundled model's CoNLL-2003 test F1 equals fp32's within 0.3 points; "
+    "info says int8; an int8 file does not convert further") {
+  if (!have_binary()) return;
+  if (!albertner_test::have_shared("data/conll2003/test.txt")) return;
+  const double gate = model_card_gate();
+  REQUIRE(gate > 0);
+  const std::string model = std::string(ALBERTNER_SOURCE_DIR) + "/models/albertner-conll03-small.safetensors";
+  const std::string int8 = scratch() + "/bundled-int8.safetensors";
+  const Output converted = check_ok({"convert", model, "-o", int8, "--dtype", "int8"});
+  CHECK((converted.out + converted.err).find("matrices I8") != std::string::npos);
+  const Json info = parse(check_ok({"info", int8, "--json"}).out);
+  CHECK(member(info, "precision").as_string() == "int8");
+  const std::string kernels = member(info, "kernels").as_string();
+  CHECK((kernels == "avx512_vnni" || kernels == "portable"));
+  CHECK(check_ok({"info", int8}).out.find("runs as    int8 on " + kernels + " kernels") != std::string::npos);
+
+  const Json scores = parse(check_ok({"eval", int8, "--data", albertner_test::shared_path("data/conll2003/test.txt"),
+                                      "--json", "--threads", "2"})
+                                .out);
+  const double f1 = member(scores, "f1").as_double();
+  MESSAGE("albertner eval, bundled model as int8 (" << kernels << " kernels) on CoNLL-2003 test: F1 " << f1 << " (fp32 "
+                                                    << gate << ")");
+  CHECK(std::fabs(f1 - gate) <= 0.003);
+  check_fails(cli({"convert", int8, "-o", scratch() + "/back.safetensors"}), "int8 -> f32");
 }

@@ -340,6 +340,59 @@ TEST_CASE("converted golden base matches Hugging Face at every stage; the shared
   albertner_test::check_golden("converted base", "base", *encoder, 5e-4);
 }
 
+namespace {
+struct GoldenAgreement {
+  double logit_err = 0, logit_scale = 0;
+  std::size_t tokens = 0, agree = 0;
+};
+
+/// `model` on every case of golden/base against Hugging Face's fp32 logits: the largest error on
+/// real tokens and how many of them keep their argmax label (all 409 real tokens, checked).
+GoldenAgreement golden_base_agreement(const Model& model, const std::string& name) {
+  auto expected = SafeTensors::open(shared_path("golden/base/expected.safetensors"));
+  REQUIRE(expected.ok());
+  auto encoder = albertner::make_encoder<float>(model);
+  REQUIRE_MESSAGE(encoder.ok(), (encoder.ok() ? "" : encoder.error().what()));
+  albertner::Encoder<float>::Workspace ws;
+  const std::int64_t L = model.config().num_labels();
+  GoldenAgreement g;
+  for (int n = 0; n < 5; ++n) {
+    const std::string p = "case" + std::to_string(n) + ".";
+    const TensorView* ids_view = expected->find(p + "input_ids");
+    REQUIRE(ids_view);
+    const std::vector<std::int64_t> ids = albertner_test::copy_of<std::int64_t>(*ids_view);
+    const std::vector<std::int64_t> mask = albertner_test::copy_of<std::int64_t>(*expected->find(p + "attention_mask"));
+    const std::vector<std::int64_t> types =
+        albertner_test::copy_of<std::int64_t>(*expected->find(p + "token_type_ids"));
+    const std::vector<double> want = albertner_test::values_of(*expected->find(p + "logits"));
+    albertner::EncoderInput in;
+    in.batch = ids_view->shape[0];
+    in.seq_len = ids_view->shape[1];
+    in.input_ids = ids.data();
+    in.attention_mask = mask.data();
+    in.token_type_ids = types.data();
+    auto out = encoder->forward(in, ws);
+    REQUIRE(out.ok());
+    g.logit_err = std::max(g.logit_err, albertner_test::max_error_real(out->logits, want, mask, L));
+    for (std::size_t r = 0; r < mask.size(); ++r) {
+      if (!mask[r]) continue;
+      ++g.tokens;
+      for (std::int64_t k = 0; k < L; ++k) g.logit_scale = std::max(g.logit_scale, std::fabs(want[r * L + k]));
+      g.agree += albertner_test::argmax(out->logits + r * L, out->logits + (r + 1) * L) ==
+                 albertner_test::argmax(want.begin() + r * L, want.begin() + (r + 1) * L);
+    }
+  }
+  const bool int8 = model.weight_dtype() == dtype::i8;
+  const std::string kernels = int8 ? (albertner::detail::vnni_kernels() ? "avx512_vnni" : "portable")
+                                   : albertner::kernel_isa_name(albertner::kernel_isa());
+  MESSAGE(name << " golden base (" << kernels << " kernels): max abs logits error " << g.logit_err
+               << " (largest |logit| " << g.logit_scale << "), argmax agrees on " << g.agree << " of " << g.tokens
+               << " tokens");
+  CHECK(g.tokens == 409);
+  return g;
+}
+} // namespace
+
 TEST_CASE(
     "bf16 golden base: half the bytes; logits near Hugging Face's fp32 and the same labels on 99% of "
     "tokens; back to F32 exactly") {
@@ -403,46 +456,54 @@ TEST_CASE(
   }
 
   // Against Hugging Face's fp32 outputs on every case: the error is bf16's, the labels the same.
-  auto expected = SafeTensors::open(shared_path("golden/base/expected.safetensors"));
-  REQUIRE(expected.ok());
-  auto encoder = albertner::make_encoder<float>(bf16);
-  REQUIRE_MESSAGE(encoder.ok(), (encoder.ok() ? "" : encoder.error().what()));
-  albertner::Encoder<float>::Workspace ws;
-  const std::int64_t L = bf16.config().num_labels();
-  double logit_err = 0, logit_scale = 0;
-  std::size_t tokens = 0, agree = 0;
-  for (int n = 0; n < 5; ++n) {
-    const std::string p = "case" + std::to_string(n) + ".";
-    const TensorView* ids_view = expected->find(p + "input_ids");
-    REQUIRE(ids_view);
-    const std::vector<std::int64_t> ids = albertner_test::copy_of<std::int64_t>(*ids_view);
-    const std::vector<std::int64_t> mask = albertner_test::copy_of<std::int64_t>(*expected->find(p + "attention_mask"));
-    const std::vector<std::int64_t> types =
-        albertner_test::copy_of<std::int64_t>(*expected->find(p + "token_type_ids"));
-    const std::vector<double> want = albertner_test::values_of(*expected->find(p + "logits"));
-    albertner::EncoderInput in;
-    in.batch = ids_view->shape[0];
-    in.seq_len = ids_view->shape[1];
-    in.input_ids = ids.data();
-    in.attention_mask = mask.data();
-    in.token_type_ids = types.data();
-    auto out = encoder->forward(in, ws);
-    REQUIRE(out.ok());
-    logit_err = std::max(logit_err, albertner_test::max_error_real(out->logits, want, mask, L));
-    for (std::size_t r = 0; r < mask.size(); ++r) {
-      if (!mask[r]) continue;
-      ++tokens;
-      for (std::int64_t k = 0; k < L; ++k) logit_scale = std::max(logit_scale, std::fabs(want[r * L + k]));
-      agree += albertner_test::argmax(out->logits + r * L, out->logits + (r + 1) * L) ==
-               albertner_test::argmax(want.begin() + r * L, want.begin() + (r + 1) * L);
+  const GoldenAgreement g = golden_base_agreement(bf16, "bf16");
+  CHECK(double(g.agree) >= 0.99 * double(g.tokens));
+  CHECK(g.logit_err <= 0.1); // measured 0.035 to 0.048 (the logits reach 4.7)
+}
+
+TEST_CASE("int8 golden base: a quarter of the bytes; the same labels as Hugging Face's fp32 on 97% of tokens") {
+  if (!albertner_test::have_shared("golden/base")) return;
+  Converted& c = converted();
+  REQUIRE(c.have_base);
+  TempDir dir("int8");
+  ConvertOptions options;
+  options.matrices = dtype::i8;
+  auto report = albertner::convert_model_file(c.base, dir / "base-int8.albertner", options);
+  REQUIRE_MESSAGE(report.ok(), (report.ok() ? "" : report.error().what()));
+  Model f32 = open_or_fail(c.base);
+  Model int8 = open_or_fail(dir / "base-int8.albertner");
+  const std::size_t bytes = int8.tensors().file_size();
+  MESSAGE("base as int8: " << bytes << " bytes (" << double(bytes) / 1e6 << " MB)");
+  CHECK(report->file_bytes == bytes);
+  CHECK(int8.weight_dtype() == dtype::i8);
+  CHECK(report->parameters == c.base_report.parameters);
+
+  // Each matrix row: int8 values times the row's scale, within half a step of the F32 weights.
+  std::size_t matrices = 0;
+  for (const TensorView& t : f32.tensors().tensors()) {
+    if (t.shape.size() != 2 || t.type != dtype::f32) continue;
+    CAPTURE(t.name);
+    ++matrices;
+    const TensorView* q = int8.tensors().find(t.name);
+    const TensorView* scale = int8.tensors().find(t.name + "_scale");
+    REQUIRE((q && scale && q->type == dtype::i8 && scale->type == dtype::f32));
+    REQUIRE(scale->shape == std::vector<std::int64_t>{t.shape[0]});
+    const std::vector<float> w = albertner_test::copy_of<float>(t), s = albertner_test::copy_of<float>(*scale);
+    const auto* v = reinterpret_cast<const std::int8_t*>(q->data);
+    std::size_t outside = 0;
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      const double step = s[i / std::size_t(t.shape[1])];
+      outside += std::fabs(double(v[i]) * step - w[i]) > 0.5001 * step;
     }
+    CHECK(outside == 0);
   }
-  MESSAGE("bf16 golden base (" << std::string(albertner::kernel_isa_name(albertner::kernel_isa()))
-                               << " kernels): max abs logits error " << logit_err << " (largest |logit| " << logit_scale
-                               << "), argmax agrees on " << agree << " of " << tokens << " tokens");
-  CHECK(tokens == 409);
-  CHECK(double(agree) >= 0.99 * double(tokens));
-  CHECK(logit_err <= 0.1); // measured 0.035 to 0.048 (the logits reach 4.7)
+  CHECK(matrices == 11); // three embedding tables, the projection, six Linear layers, the classifier
+  // Only F32 and BF16 files re-convert: int8 has lost what a wider copy would need.
+  CHECK_ERROR(albertner::convert_model_file(dir / "base-int8.albertner", dir / "again.albertner"), errc::unsupported,
+              "re-convert int8 models from F32");
+
+  const GoldenAgreement g = golden_base_agreement(int8, "int8");
+  CHECK(double(g.agree) >= 0.97 * double(g.tokens));
 }
 
 TEST_CASE("Model::from_buffer on the file's bytes gives the same logits as Model::open") {

@@ -41,14 +41,18 @@ void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 
 TEST_CASE(
     "Encoder::forward allocates nothing once the workspace is reserved, with 1 and 2 threads, f32 and "
-    "bf16 weights") {
+    "bf16 and int8 weights") {
   const std::string bundled = std::string(ALBERTNER_SOURCE_DIR) + "/models/albertner-conll03-small.safetensors";
-  // The bf16 copy rounds each product's operand into the workspace: that buffer must be reserved too.
+  // The bf16 and int8 copies round or quantize each product's operand into the workspace: those
+  // buffers must be reserved too.
   const std::string bf16 = std::string(ALBERTNER_BINARY_DIR) + "/no-allocation-bf16.safetensors";
+  const std::string int8 = std::string(ALBERTNER_BINARY_DIR) + "/no-allocation-int8.safetensors";
   albertner::ConvertOptions options;
   options.matrices = albertner::dtype::bf16;
   REQUIRE(albertner::convert_model_file(bundled, bf16, options).ok());
-  for (const std::string& path : {bundled, bf16}) {
+  options.matrices = albertner::dtype::i8;
+  REQUIRE(albertner::convert_model_file(bundled, int8, options).ok());
+  for (const std::string& path : {bundled, bf16, int8}) {
     CAPTURE(path);
     auto model = albertner::Model::open(path);
     REQUIRE_MESSAGE(model.ok(), (model.ok() ? "" : model.error().what()));
@@ -97,4 +101,5 @@ TEST_CASE(
     }
   }
   std::remove(bf16.c_str());
+  std::remove(int8.c_str());
 }

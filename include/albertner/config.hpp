@@ -27,8 +27,8 @@ inline const char* activation_name(activation a) noexcept {
 inline Result<activation> parse_activation(const std::string& name) {
   for (activation a : {activation::gelu, activation::gelu_new, activation::gelu_fast, activation::relu})
     if (name == activation_name(a)) return a;
-  return Error(errc::unsupported, "hidden_act '" + name +
-                                      "' is not supported (supported: gelu, gelu_new, gelu_fast, relu)");
+  return Error(errc::unsupported,
+               "hidden_act '" + name + "' is not supported (supported: gelu, gelu_new, gelu_fast, relu)");
 }
 
 /// ALBERT hyper-parameters with Hugging Face's names; defaults are albert-base-v2's.
@@ -53,7 +53,11 @@ struct ModelConfig {
 
   /// Checks every size for range and consistency, naming the first offending field.
   Status validate() const {
-    struct Field { const char* name; std::int64_t value; std::int64_t min, max; };
+    struct Field {
+      const char* name;
+      std::int64_t value;
+      std::int64_t min, max;
+    };
     const Field fields[] = {
         {"vocab_size", vocab_size, 1, 1 << 24},
         {"embedding_size", embedding_size, 1, 1 << 16},
@@ -176,8 +180,8 @@ inline Result<ModelConfig> model_config_from_hf_json(const detail::Json& j) {
 
 /// How text is normalized and split before the Unigram model (what tokenizer.json/tokenizer_config.json say).
 struct TokenizerOptions {
-  bool lowercase = true;       ///< do_lower_case
-  bool keep_accents = false;   ///< false: NFKD, then drop combining marks
+  bool lowercase = true;     ///< do_lower_case
+  bool keep_accents = false; ///< false: NFKD, then drop combining marks
   /// true: the Hub albert-base-v2 tokenizer.json (WhitespaceSplit before Metaspace; words' offsets exclude
   /// the space before them). false: re-converted files (Metaspace only; offsets include that space).
   bool whitespace_split = true;

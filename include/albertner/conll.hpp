@@ -53,7 +53,7 @@ inline Result<std::vector<ConllSentence>> parse_conll(const char* data, std::siz
   const std::size_t min_columns = format == ConllFormat::gold ? 2 : 3;
   std::vector<ConllSentence> sentences;
   ConllSentence current;
-  std::size_t columns = 0, columns_line = 0; // column count of the first token line, and its line
+  std::size_t columns = 0, columns_line = 0;               // column count of the first token line, and its line
   std::vector<std::pair<std::size_t, std::size_t>> fields; // [begin, end) within the line
   const auto finish = [&] {
     if (!current.words.empty()) sentences.push_back(std::move(current));
@@ -236,15 +236,13 @@ struct ChunkCounts {
 };
 
 struct ConllScores {
-  ChunkCounts overall;                       ///< micro average: all types together
+  ChunkCounts overall;                         ///< micro average: all types together
   std::map<std::string, ChunkCounts> per_type; ///< every type seen in gold or predicted chunks, sorted
-  std::size_t tokens = 0;         ///< words scored
-  std::size_t correct_tokens = 0; ///< words whose predicted tag equals the gold tag (B-PER ≠ I-PER)
+  std::size_t tokens = 0;                      ///< words scored
+  std::size_t correct_tokens = 0;              ///< words whose predicted tag equals the gold tag (B-PER ≠ I-PER)
   std::size_t sentences = 0;
   /// Token accuracy: correct_tokens / tokens (0 for no tokens), seqeval's accuracy_score.
-  double accuracy() const {
-    return tokens ? static_cast<double>(correct_tokens) / static_cast<double>(tokens) : 0.0;
-  }
+  double accuracy() const { return tokens ? static_cast<double>(correct_tokens) / static_cast<double>(tokens) : 0.0; }
 };
 
 /// Accumulates sentences; scores() at any point gives the totals so far.
@@ -369,8 +367,8 @@ Result<WordTags> predict_word_tags_named(Tagger<T>& tagger, const std::vector<st
         std::size_t best = 0;
         for (std::size_t j = 0; j < L; ++j) {
           if (!std::isfinite(row[j]))
-            return Error(errc::invalid_input, where(s) + ", word " + std::to_string(w) + ": logit " +
-                                                  std::to_string(j) + " is not finite");
+            return Error(errc::invalid_input,
+                         where(s) + ", word " + std::to_string(w) + ": logit " + std::to_string(j) + " is not finite");
           if (row[j] > row[best]) best = j;
         }
         tags[static_cast<std::size_t>(w)] = labels[best];

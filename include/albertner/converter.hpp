@@ -12,6 +12,8 @@
 #include "tokenizer.hpp"
 
 #include <sys/stat.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -34,8 +36,10 @@ struct ConvertOptions {
   std::string weights;
   /// Replaces id2label (must have num_labels names); empty keeps the checkpoint's names.
   std::vector<std::string> labels;
-  /// How the matrices (embedding tables, Linear weights) are stored: dtype::f32, or dtype::bf16
-  /// (half the bytes, each value rounded to nearest even). Biases and LayerNorms stay F32.
+  /// How the matrices (embedding tables, Linear weights) are stored: dtype::f32; dtype::bf16
+  /// (half the bytes, each value rounded to nearest even); or dtype::i8 (a quarter: symmetric
+  /// int8 per row, i.e. per output channel of a Linear, with an F32 scale per row in
+  /// `<name>_scale`). Biases and LayerNorms stay F32.
   dtype matrices = dtype::f32;
 };
 
@@ -151,20 +155,60 @@ inline std::vector<std::string> alternative_names(const std::string& name) {
   return names;
 }
 
+/// Row r of w [rows, cols] as int8 q and scale s with q * s ~ w: s = max |w[r, :]| / 127, q
+/// rounded to nearest (all 0 for a zero row).
+inline void quantize_row_i8(const float* w, std::int64_t cols, std::int8_t* q, float& scale) {
+  float top = 0.0f;
+  for (std::int64_t c = 0; c < cols; ++c) top = std::max(top, std::fabs(w[c]));
+  scale = top / 127.0f;
+  for (std::int64_t c = 0; c < cols; ++c)
+    q[c] =
+        static_cast<std::int8_t>(top > 0.0f ? std::max(-127.0f, std::min(127.0f, std::nearbyint(w[c] / scale))) : 0.0f);
+}
+
 /// The model file: `weights` (canonical name, F32 or BF16 tensor) with their matrices stored as
 /// options.matrices, the tokenizer bytes, and report's config and tokenizer options as metadata,
 /// written atomically to out_path. Fills report's counts and file size.
 inline Status write_model_file(const std::string& out_path,
                                const std::vector<std::pair<std::string, TensorView>>& weights, const TensorView& spiece,
                                const ConvertOptions& options, ConvertReport& report) {
-  if (options.matrices != dtype::f32 && options.matrices != dtype::bf16)
+  if (options.matrices != dtype::f32 && options.matrices != dtype::bf16 && options.matrices != dtype::i8)
     return Error(errc::unsupported, std::string("matrices stored as ") + dtype_name(options.matrices) +
-                                        " are not supported (F32 or BF16)");
+                                        " are not supported (F32, BF16 or I8)");
   SafeTensorsWriter writer;
   std::vector<std::uint8_t> bytes;
+  std::size_t written = 0;
   for (const auto& entry : weights) {
     const TensorView& t = entry.second;
+    if (t.type != dtype::f32 && t.type != dtype::bf16)
+      return Error(errc::unsupported, "tensor '" + entry.first + "' is " + dtype_name(t.type) +
+                                          ": only F32 and BF16 weights convert (re-convert int8 models from F32)");
     const dtype type = t.shape.size() == 2 ? options.matrices : dtype::f32;
+    report.parameters += static_cast<std::size_t>(t.numel());
+    ++written;
+    if (type == dtype::i8) {
+      const std::int64_t rows = t.shape[0], cols = t.shape[1];
+      std::vector<float> row(static_cast<std::size_t>(cols));
+      std::vector<float> scales(static_cast<std::size_t>(rows));
+      bytes.resize(static_cast<std::size_t>(rows * cols));
+      for (std::int64_t r = 0; r < rows; ++r) {
+        for (std::int64_t c = 0; c < cols; ++c) {
+          const std::size_t i = static_cast<std::size_t>(r * cols + c);
+          if (t.type == dtype::f32) std::memcpy(&row[static_cast<std::size_t>(c)], t.data + 4 * i, 4);
+          else {
+            std::uint16_t h;
+            std::memcpy(&h, t.data + 2 * i, 2);
+            row[static_cast<std::size_t>(c)] = f32_from_bf16(h);
+          }
+        }
+        quantize_row_i8(row.data(), cols, reinterpret_cast<std::int8_t*>(bytes.data() + r * cols),
+                        scales[static_cast<std::size_t>(r)]);
+      }
+      ALBERTNER_CHECK(writer.add(entry.first, dtype::i8, t.shape, bytes.data(), bytes.size()));
+      ALBERTNER_CHECK(writer.add(scale_name(entry.first), dtype::f32, {rows}, scales.data(), scales.size() * 4));
+      ++written;
+      continue;
+    }
     const void* data = t.data;
     std::size_t nbytes = t.nbytes;
     if (type != t.type) {
@@ -187,11 +231,10 @@ inline Status write_model_file(const std::string& out_path,
       nbytes = bytes.size();
     }
     ALBERTNER_CHECK(writer.add(entry.first, type, t.shape, data, nbytes)); // copies the bytes
-    report.parameters += static_cast<std::size_t>(t.numel());
   }
   ALBERTNER_CHECK(writer.add(model_keys::spiece_model, dtype::u8, {static_cast<std::int64_t>(spiece.nbytes)},
                              spiece.data, spiece.nbytes));
-  report.tensors_written = weights.size() + 1;
+  report.tensors_written = written + 1;
   writer.set_metadata(model_keys::format, "albertner");
   writer.set_metadata(model_keys::format_version, std::to_string(kModelFormatVersion));
   writer.set_metadata(model_keys::config, model_config_to_json(report.config).dump());

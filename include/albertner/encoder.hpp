@@ -104,7 +104,8 @@ public:
     std::size_t threads() const noexcept { return pool_.threads(); }
     /// Bytes of scratch held now.
     std::size_t bytes() const noexcept {
-      std::size_t n = lengths_.size() * sizeof(std::int64_t) + rounded_.size() * sizeof(std::uint16_t);
+      std::size_t n = lengths_.size() * sizeof(std::int64_t) + rounded_.size() * sizeof(std::uint16_t) +
+                      quantized_.size() + row_scales_.size() * sizeof(float);
       for (const std::vector<float>* v : buffers()) n += v->size() * sizeof(float);
       return n;
     }
@@ -118,8 +119,10 @@ public:
     // layer_ holds query, key, value and context [rows, H] one after another until the attention
     // output is in attention_, then the FFN's intermediate [rows, I]: rows * max(4H, I) floats.
     std::vector<float> embedded_, hidden_, layer_, attention_, scores_, key_bias_, operands_, logits_;
-    std::vector<std::uint16_t> rounded_; ///< a product's left-hand side in bf16 (bf16 weights only)
-    std::vector<std::int64_t> lengths_;  ///< rows computed per sequence
+    std::vector<std::uint16_t> rounded_;  ///< a product's left-hand side in bf16 (bf16 weights only)
+    std::vector<std::uint8_t> quantized_; ///< a product's left-hand side in int8 + 128 (int8 weights only)
+    std::vector<float> row_scales_;       ///< and its scale per row
+    std::vector<std::int64_t> lengths_;   ///< rows computed per sequence
   };
 
   /// Binds every weight of `config` by its Hugging Face state_dict name through `lookup`, a
@@ -172,7 +175,9 @@ public:
     std::size_t n = 0;
     for (std::int64_t floats : buffer_sizes(batch, seq_len, threads)) n += static_cast<std::size_t>(floats);
     return n * sizeof(float) + static_cast<std::size_t>(batch) * sizeof(std::int64_t) +
-           static_cast<std::size_t>(rounded_size(batch, seq_len)) * sizeof(std::uint16_t);
+           static_cast<std::size_t>(rounded_size(batch, seq_len)) * sizeof(std::uint16_t) +
+           static_cast<std::size_t>(quantized_size(batch, seq_len)) +
+           (int8_products_ ? static_cast<std::size_t>(batch * seq_len) * sizeof(float) : 0);
   }
 
   /// Grows `workspace` for [batch, seq_len] with its current threads now, so that the first
@@ -196,6 +201,12 @@ private:
     if (!bf16_products_) return 0;
     const std::int64_t widest = std::max({config_.embedding_size, config_.hidden_size, config_.intermediate_size});
     return batch * seq_len * ((widest + 1) / 2 * 2);
+  }
+  /// Bytes of Workspace::quantized_: 0 unless the model has int8 weights.
+  std::int64_t quantized_size(std::int64_t batch, std::int64_t seq_len) const noexcept {
+    if (!int8_products_) return 0;
+    const std::int64_t widest = std::max({config_.embedding_size, config_.hidden_size, config_.intermediate_size});
+    return batch * seq_len * ((widest + 3) / 4 * 4);
   }
   void grow(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const;
   struct Pass; // one forward pass's shapes and buffers, shared with the worker threads
@@ -225,6 +236,7 @@ private:
 
   ModelConfig config_;
   bool bf16_products_ = false; ///< some DenseF32::packed_bf16 is set
+  bool int8_products_ = false; ///< the Linear weights are int8
   detail::WeightMatrix word_embeddings_, position_embeddings_, token_type_embeddings_;
   detail::NormF32 embedding_norm_;
   detail::DenseF32 projection_;
@@ -254,6 +266,8 @@ Result<Encoder<float>> Encoder<float>::create(const ModelConfig& config, Lookup&
     ALBERTNER_TRY(const detail::WeightMatrix w, matrix(prefix + ".weight", {out, in}));
     d.weight = w.f32;
     d.weight_bf16 = w.bf16;
+    d.weight_i8 = w.i8;
+    d.weight_scale = w.scale;
     ALBERTNER_TRY(d.bias, bind(prefix + ".bias", {out}));
     return d;
   };
@@ -305,8 +319,10 @@ Result<Encoder<float>> Encoder<float>::create(const ModelConfig& config, Lookup&
 template <class Release>
 Status Encoder<float>::pack_weights(Release& release) {
   const KernelIsa isa = detail::active_kernel_isa();
-  enum class Copy { none, panels, panels_bf16, widened };
+  enum class Copy { none, panels, panels_bf16, widened, panels_i8 };
   auto copy_of = [isa](const detail::DenseF32& d) {
+    // int8 weights are read where they lie by the portable loop.
+    if (d.weight_i8) return detail::vnni_kernels() ? Copy::panels_i8 : Copy::none;
     if (isa == KernelIsa::portable) return d.weight_bf16 ? Copy::widened : Copy::none;
     return d.weight_bf16 && isa == KernelIsa::avx512_bf16 ? Copy::panels_bf16 : Copy::panels;
   };
@@ -320,11 +336,18 @@ Status Encoder<float>::pack_weights(Release& release) {
       bytes = static_cast<std::size_t>(detail::packed_size_bf16(d.out, d.in)) * sizeof(std::uint16_t);
       break;
     case Copy::widened: bytes = static_cast<std::size_t>(d.out * d.in) * sizeof(float); break;
+    case Copy::panels_i8: // a multiple of 64 bytes, then the column sums
+      bytes = static_cast<std::size_t>(detail::packed_size_i8(d.out, d.in)) +
+              static_cast<std::size_t>(detail::packed_size(d.out, 1)) * sizeof(std::int32_t);
+      break;
     }
     return (bytes + align - 1) / align * align;
   };
   std::size_t total = 0;
-  for_each_dense(*this, [&](const detail::DenseF32& d) { total += bytes_of(d); });
+  for_each_dense(*this, [&](const detail::DenseF32& d) {
+    total += bytes_of(d);
+    if (d.weight_i8) int8_products_ = true;
+  });
   if (total == 0) return ok_status();
   // Aligned to 2 MiB and advised so that the kernel backs it with huge pages where it can: a
   // few hundred page faults fewer at load, fewer TLB misses in every pass. Not zeroed: packing
@@ -343,10 +366,19 @@ Status Encoder<float>::pack_weights(Release& release) {
   for_each_dense(*this, [&](detail::DenseF32& d) {
     const Copy copy = copy_of(d);
     if (copy == Copy::none) return;
-    const void* file = d.weight_bf16 ? static_cast<const void*>(d.weight_bf16) : static_cast<const void*>(d.weight);
-    const std::size_t file_bytes =
-        static_cast<std::size_t>(d.out * d.in) * (d.weight_bf16 ? sizeof(std::uint16_t) : sizeof(float));
-    if (copy == Copy::panels_bf16) {
+    const void* file = d.weight_i8     ? static_cast<const void*>(d.weight_i8)
+                       : d.weight_bf16 ? static_cast<const void*>(d.weight_bf16)
+                                       : static_cast<const void*>(d.weight);
+    const std::size_t file_bytes = static_cast<std::size_t>(d.out * d.in) * (d.weight_i8     ? 1
+                                                                             : d.weight_bf16 ? sizeof(std::uint16_t)
+                                                                                             : sizeof(float));
+    if (copy == Copy::panels_i8) {
+      auto* out = reinterpret_cast<std::int8_t*>(next);
+      auto* colsum = reinterpret_cast<std::int32_t*>(next + detail::packed_size_i8(d.out, d.in));
+      detail::pack_panels_i8(d.weight_i8, d.in, d.out, d.in, out, colsum);
+      d.packed_i8 = out;
+      d.colsum = colsum;
+    } else if (copy == Copy::panels_bf16) {
       auto* out = reinterpret_cast<std::uint16_t*>(next);
       detail::pack_panels_bf16(d.weight_bf16, d.in, d.out, d.in, out);
       d.packed_bf16 = out;
@@ -422,6 +454,10 @@ inline void Encoder<float>::grow(Workspace& ws, std::int64_t batch, std::int64_t
   const std::array<std::int64_t, 8> sizes = buffer_sizes(batch, seq_len, ws.threads());
   const auto rounded = static_cast<std::size_t>(rounded_size(batch, seq_len));
   if (ws.rounded_.size() < rounded) ws.rounded_.resize(rounded);
+  const auto quantized = static_cast<std::size_t>(quantized_size(batch, seq_len));
+  if (ws.quantized_.size() < quantized) ws.quantized_.resize(quantized);
+  const auto scales = int8_products_ ? static_cast<std::size_t>(batch * seq_len) : 0;
+  if (ws.row_scales_.size() < scales) ws.row_scales_.resize(scales);
   std::vector<float>* buffers[] = {&ws.embedded_, &ws.hidden_,   &ws.layer_,    &ws.attention_,
                                    &ws.scores_,   &ws.key_bias_, &ws.operands_, &ws.logits_};
   for (std::size_t i = 0; i < sizes.size(); ++i)
@@ -463,7 +499,29 @@ struct Encoder<float>::Pass {
         products[i].lda_bf16 = products[0].lda_bf16;
       }
     }
+    // Over int8 weights it is quantized once.
+    if (products[0].w_i8) {
+      quantize_operand(products[0]);
+      for (int i = 1; i < count; ++i) {
+        products[i].a_u8 = products[0].a_u8;
+        products[i].lda_u8 = products[0].lda_u8;
+        products[i].a_scale = products[0].a_scale;
+      }
+    }
     ws->pool_.run(&Pass::products_part, this);
+  }
+  /// m.a_u8 and m.a_scale = m.a quantized per row into the workspace, the rows computed only.
+  void quantize_operand(detail::MatmulF32& m) const {
+    m.lda_u8 = (m.depth + 3) / 4 * 4;
+    m.a_u8 = ws->quantized_.data();
+    m.a_scale = ws->row_scales_.data();
+    if (!lengths)
+      return detail::quantize_rows_u8(m.a, rows, m.depth, m.lda, ws->quantized_.data(), m.lda_u8,
+                                      ws->row_scales_.data());
+    for (std::int64_t b = 0; b < batch; ++b)
+      detail::quantize_rows_u8(m.a + b * seq_len * m.lda, lengths[b], m.depth, m.lda,
+                               ws->quantized_.data() + b * seq_len * m.lda_u8, m.lda_u8,
+                               ws->row_scales_.data() + b * seq_len);
   }
   /// m.a_bf16 = m.a rounded to bf16 in Workspace::rounded_, the rows computed only.
   void round_operand(detail::MatmulF32& m) const {
@@ -488,6 +546,10 @@ struct Encoder<float>::Pass {
         const std::int64_t r0 = b * p.seq_len;
         m.a += r0 * m.lda;
         if (m.a_bf16) m.a_bf16 += r0 * m.lda_bf16;
+        if (m.a_u8) {
+          m.a_u8 += r0 * m.lda_u8;
+          m.a_scale += r0;
+        }
         m.c += r0 * m.ldc;
         if (m.residual) m.residual += r0 * m.ldr;
         m.rows = p.lengths[b];

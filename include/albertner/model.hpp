@@ -112,8 +112,8 @@ public:
   /// The spiece.model bytes stored in the file.
   const TensorView& spiece_model() const noexcept { return *spiece_; }
   int format_version() const noexcept { return version_; }
-  /// How the file stores its weight matrices: dtype::f32, or dtype::bf16 when any is BF16
-  /// (`albertner convert --dtype bf16`).
+  /// How the file stores its weight matrices: dtype::f32; dtype::bf16 when any is BF16
+  /// (`albertner convert --dtype bf16`); dtype::i8 when any is I8 (`--dtype int8`).
   dtype weight_dtype() const noexcept { return weight_dtype_; }
 
 private:
@@ -157,7 +157,8 @@ private:
                                     "' must be U8 with one dimension, not " + dtype_name(m.spiece_->type) + " " +
                                     m.spiece_->shape_string());
     for (const TensorView& t : m.tensors_.tensors())
-      if (t.type == dtype::bf16) m.weight_dtype_ = dtype::bf16;
+      if (t.type == dtype::i8) m.weight_dtype_ = dtype::i8;
+      else if (t.type == dtype::bf16 && m.weight_dtype_ == dtype::f32) m.weight_dtype_ = dtype::bf16;
     return m;
   }
 

@@ -36,22 +36,22 @@ inline Result<Aggregation> parse_aggregation(const std::string& name) {
   std::string lower = name;
   for (char& c : lower)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  for (Aggregation a : {Aggregation::none, Aggregation::simple, Aggregation::first, Aggregation::average,
-                        Aggregation::max})
+  for (Aggregation a :
+       {Aggregation::none, Aggregation::simple, Aggregation::first, Aggregation::average, Aggregation::max})
     if (lower == aggregation_name(a)) return a;
-  return Error(errc::invalid_input, "aggregation strategy '" + name +
-                                        "' is not one of none, simple, first, average, max");
+  return Error(errc::invalid_input,
+               "aggregation strategy '" + name + "' is not one of none, simple, first, average, max");
 }
 
 /// One entity as the pipeline returns it, plus byte offsets and the original text.
 struct Entity {
-  std::string label;        ///< `entity` (none) or `entity_group` (the other strategies)
+  std::string label; ///< `entity` (none) or `entity_group` (the other strategies)
   float score = 0.0f;
-  std::int64_t index = -1;  ///< token position in the sequence given to decode_entities (none only)
-  std::string word;         ///< HF's `word`: normalized pieces (lower-cased), Metaspace-decoded
-  std::size_t start = 0, end = 0;            ///< code points into the text (HF's start/end)
-  std::size_t byte_start = 0, byte_end = 0;  ///< the same span in UTF-8 bytes
-  std::string text;         ///< the caller's text[byte_start, byte_end)
+  std::int64_t index = -1;                  ///< token position in the sequence given to decode_entities (none only)
+  std::string word;                         ///< HF's `word`: normalized pieces (lower-cased), Metaspace-decoded
+  std::size_t start = 0, end = 0;           ///< code points into the text (HF's start/end)
+  std::size_t byte_start = 0, byte_end = 0; ///< the same span in UTF-8 bytes
+  std::string text;                         ///< the caller's text[byte_start, byte_end)
 };
 
 /// One position of the model input.
@@ -60,9 +60,9 @@ struct TokenInfo {
   /// `convert_ids_to_tokens(id)`: the vocabulary string (`▁london`). For an added token that is
   /// its content (`[MASK]`), not `Encoding.tokens`, which includes whitespace an lstrip swallowed.
   std::string piece;
-  std::size_t start = 0, end = 0;            ///< offsets in code points, end exclusive
-  std::size_t byte_start = 0, byte_end = 0;  ///< the same offsets in UTF-8 bytes
-  bool special = false;  ///< special_tokens_mask: [CLS], [SEP] and pads are skipped
+  std::size_t start = 0, end = 0;           ///< offsets in code points, end exclusive
+  std::size_t byte_start = 0, byte_end = 0; ///< the same offsets in UTF-8 bytes
+  bool special = false;                     ///< special_tokens_mask: [CLS], [SEP] and pads are skipped
 };
 
 struct DecodeOptions {
@@ -93,15 +93,15 @@ inline Result<std::vector<Entity>> decode_entities(const std::string& text, cons
   ALBERTNER_TRY(const std::vector<std::size_t> cp_bytes, detail::code_point_byte_offsets(text));
   const std::size_t num_cps = cp_bytes.size() - 1;
 
-  std::vector<std::size_t> rows;  // non-special token positions
+  std::vector<std::size_t> rows; // non-special token positions
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     const TokenInfo& t = tokens[i];
     if (t.special) continue;
     const auto where = [i] { return "decode_entities: token " + std::to_string(i); };
     if (t.start > t.end || t.end > num_cps)
       return Error(errc::invalid_input, where() + ": offsets [" + std::to_string(t.start) + ", " +
-                                            std::to_string(t.end) + ") outside the text of " +
-                                            std::to_string(num_cps) + " code points");
+                                            std::to_string(t.end) + ") outside the text of " + std::to_string(num_cps) +
+                                            " code points");
     if (t.byte_start != cp_bytes[t.start] || t.byte_end != cp_bytes[t.end])
       return Error(errc::invalid_input, where() + ": byte offsets do not match its code point offsets");
     if (!rows.empty() && t.start < tokens[rows.back()].start)
@@ -126,8 +126,8 @@ inline Result<std::vector<Entity>> decode_entities(const std::string& text, cons
     } else {
       // 4.21's heuristic, `start > 0 and text[start-1] != " "`: only an ASCII space before the
       // token makes it start a word.
-      p.is_subword = t.start > 0 && !(cp_bytes[t.start] - cp_bytes[t.start - 1] == 1 &&
-                                      text[cp_bytes[t.start - 1]] == ' ');
+      p.is_subword =
+          t.start > 0 && !(cp_bytes[t.start] - cp_bytes[t.start - 1] == 1 && text[cp_bytes[t.start - 1]] == ' ');
     }
     pre.push_back(std::move(p));
   }

@@ -84,22 +84,37 @@ public:
   bool ok() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }
 
-  T& value() & { check(true); return storage_.value; }
-  const T& value() const& { check(true); return storage_.value; }
-  T&& value() && { check(true); return std::move(storage_.value); }
+  T& value() & {
+    check(true);
+    return storage_.value;
+  }
+  const T& value() const& {
+    check(true);
+    return storage_.value;
+  }
+  T&& value() && {
+    check(true);
+    return std::move(storage_.value);
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  const Error& error() const& { check(false); return storage_.error; }
-  Error&& error() && { check(false); return std::move(storage_.error); }
+  const Error& error() const& {
+    check(false);
+    return storage_.error;
+  }
+  Error&& error() && {
+    check(false);
+    return std::move(storage_.error);
+  }
 
 private:
   void check(bool want_value) const {
     if (ok_ != want_value) {
-      std::fprintf(stderr, "albertner: Result::%s() called on a Result holding %s\n",
-                   want_value ? "value" : "error", ok_ ? "a value" : "an error");
+      std::fprintf(stderr, "albertner: Result::%s() called on a Result holding %s\n", want_value ? "value" : "error",
+                   ok_ ? "a value" : "an error");
       std::abort();
     }
   }
@@ -126,13 +141,13 @@ inline Status ok_status() { return Ok{}; }
 /// Propagate an error: `ALBERTNER_TRY(auto x, parse(...));` or `ALBERTNER_CHECK(status)`.
 #define ALBERTNER_CONCAT_IMPL(a, b) a##b
 #define ALBERTNER_CONCAT(a, b) ALBERTNER_CONCAT_IMPL(a, b)
-#define ALBERTNER_TRY_IMPL(tmp, decl, expr)                                                        \
-  auto tmp = (expr);                                                                               \
-  if (!tmp.ok()) return std::move(tmp).error();                                                   \
+#define ALBERTNER_TRY_IMPL(tmp, decl, expr)     \
+  auto tmp = (expr);                            \
+  if (!tmp.ok()) return std::move(tmp).error(); \
   decl = std::move(tmp).value()
 #define ALBERTNER_TRY(decl, expr) ALBERTNER_TRY_IMPL(ALBERTNER_CONCAT(albertner_try_, __LINE__), decl, expr)
-#define ALBERTNER_CHECK(expr)                                                                      \
-  do {                                                                                             \
-    auto albertner_check_ = (expr);                                                                \
-    if (!albertner_check_.ok()) return std::move(albertner_check_).error();                        \
+#define ALBERTNER_CHECK(expr)                                               \
+  do {                                                                      \
+    auto albertner_check_ = (expr);                                         \
+    if (!albertner_check_.ok()) return std::move(albertner_check_).error(); \
   } while (0)

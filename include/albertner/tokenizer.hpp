@@ -54,10 +54,10 @@ namespace detail {
 inline bool python_isdigit(char32_t c) {
   if (utf8proc_category(static_cast<utf8proc_int32_t>(c)) == UTF8PROC_CATEGORY_ND) return true;
   static const char32_t digit_ranges[][2] = {
-      {0xB2, 0xB3},       {0xB9, 0xB9},       {0x1369, 0x1371},   {0x19DA, 0x19DA},  {0x2070, 0x2070},
-      {0x2074, 0x2079},   {0x2080, 0x2089},   {0x2460, 0x2468},   {0x2474, 0x247C},  {0x2488, 0x2490},
-      {0x24EA, 0x24EA},   {0x24F5, 0x24FD},   {0x24FF, 0x24FF},   {0x2776, 0x277E},  {0x2780, 0x2788},
-      {0x278A, 0x2792},   {0x10A40, 0x10A43}, {0x10E60, 0x10E68}, {0x11052, 0x1105A}, {0x1F100, 0x1F10A}};
+      {0xB2, 0xB3},     {0xB9, 0xB9},       {0x1369, 0x1371},   {0x19DA, 0x19DA},   {0x2070, 0x2070},
+      {0x2074, 0x2079}, {0x2080, 0x2089},   {0x2460, 0x2468},   {0x2474, 0x247C},   {0x2488, 0x2490},
+      {0x24EA, 0x24EA}, {0x24F5, 0x24FD},   {0x24FF, 0x24FF},   {0x2776, 0x277E},   {0x2780, 0x2788},
+      {0x278A, 0x2792}, {0x10A40, 0x10A43}, {0x10E60, 0x10E68}, {0x11052, 0x1105A}, {0x1F100, 0x1F10A}};
   for (const auto& r : digit_ranges)
     if (c >= r[0] && c <= r[1]) return true;
   return false;
@@ -106,12 +106,17 @@ public:
     t.pad_id_ = id_of("<pad>");
     t.cls_id_ = id_of("[CLS]");
     t.sep_id_ = id_of("[SEP]");
-    for (const auto& [name, id] : {std::pair<const char*, std::int32_t>{"<unk>", t.unk_id_}, {"<pad>", t.pad_id_},
-                                   {"[CLS]", t.cls_id_}, {"[SEP]", t.sep_id_}})
+    for (const auto& [name, id] : {std::pair<const char*, std::int32_t>{"<unk>", t.unk_id_},
+                                   {"<pad>", t.pad_id_},
+                                   {"[CLS]", t.cls_id_},
+                                   {"[SEP]", t.sep_id_}})
       if (id < 0 || id >= n) return Error(errc::format, std::string("spiece model has no piece ") + name);
     // AlbertTokenizerFast's special tokens, matched in the raw text before normalization.
-    for (const auto& [content, lstrip] : {std::pair<const char*, bool>{"<pad>", false}, {"<unk>", false},
-                                          {"[CLS]", false}, {"[SEP]", false}, {"[MASK]", true}}) {
+    for (const auto& [content, lstrip] : {std::pair<const char*, bool>{"<pad>", false},
+                                          {"<unk>", false},
+                                          {"[CLS]", false},
+                                          {"[SEP]", false},
+                                          {"[MASK]", true}}) {
       const std::int32_t id = id_of(content);
       if (id < 0) continue; // [MASK]: a model without it simply has no such added token
       t.added_.push_back({detail::utf8_decode(content).value(), id, lstrip});
@@ -308,14 +313,18 @@ inline Result<TokenizerOptions> tokenizer_options_from_hf(const detail::Json* to
 
   if (tokenizer_config) {
     if (!tokenizer_config->is_object()) return Error(errc::config, "tokenizer_config.json is not a JSON object");
-    for (const auto& [key, field] : {std::pair<const char*, bool*>{"do_lower_case", &o.lowercase}, {"keep_accents", &o.keep_accents}})
+    for (const auto& [key, field] :
+         {std::pair<const char*, bool*>{"do_lower_case", &o.lowercase}, {"keep_accents", &o.keep_accents}})
       if (const Json* v = tokenizer_config->find(key)) {
-        if (!v->is_bool()) return Error(errc::config, std::string("tokenizer_config.json: ") + key + " is " + v->dump() + ", not a boolean");
+        if (!v->is_bool())
+          return Error(errc::config,
+                       std::string("tokenizer_config.json: ") + key + " is " + v->dump() + ", not a boolean");
         *field = v->as_bool();
       }
     if (const Json* v = tokenizer_config->find("model_max_length")) {
       if (!v->is_number() || !(v->as_double() >= 1))
-        return Error(errc::config, "tokenizer_config.json: model_max_length is " + v->dump() + ", not a positive number");
+        return Error(errc::config,
+                     "tokenizer_config.json: model_max_length is " + v->dump() + ", not a positive number");
       // transformers writes 1e30 (VERY_LARGE_INTEGER) for "no limit"; the model's 512 positions still apply.
       if (v->is_integer() && v->as_int() < (std::int64_t{1} << 31)) o.model_max_length = v->as_int();
     }
@@ -333,7 +342,8 @@ inline Result<TokenizerOptions> tokenizer_options_from_hf(const detail::Json* to
     const std::string scheme = string_field(m, "prepend_scheme");
     if (string_field(m, "replacement") != "\xE2\x96\x81" || (prefix && !(prefix->is_bool() && prefix->as_bool())) ||
         (!scheme.empty() && scheme != "always"))
-      return Error(errc::unsupported, "tokenizer.json: Metaspace " + m.dump() + " is not supported (only \"▁\" with a prefix always added)");
+      return Error(errc::unsupported, "tokenizer.json: Metaspace " + m.dump() +
+                                          " is not supported (only \"▁\" with a prefix always added)");
     return ok_status();
   };
   const Json* pre = tj.find("pre_tokenizer");
@@ -353,13 +363,15 @@ inline Result<TokenizerOptions> tokenizer_options_from_hf(const detail::Json* to
 
   const Json* norm = tj.find("normalizer");
   if (!norm || norm->is_null()) {
-    if (!o.whitespace_split) return Error(errc::unsupported, "tokenizer.json: Metaspace without a normalizer is not supported");
+    if (!o.whitespace_split)
+      return Error(errc::unsupported, "tokenizer.json: Metaspace without a normalizer is not supported");
     return o;
   }
   std::vector<const Json*> steps;
   if (type_of(*norm) == "Sequence") {
     const Json* list = norm->find("normalizers");
-    if (!list || !list->is_array()) return Error(errc::config, "tokenizer.json: normalizer Sequence without a normalizers list");
+    if (!list || !list->is_array())
+      return Error(errc::config, "tokenizer.json: normalizer Sequence without a normalizers list");
     for (const Json& step : list->items()) steps.push_back(&step);
   } else {
     steps.push_back(norm);
@@ -383,9 +395,11 @@ inline Result<TokenizerOptions> tokenizer_options_from_hf(const detail::Json* to
       return Error(errc::unsupported, "tokenizer.json: normalizer step " + type + " is not supported");
     }
   }
-  if (nfkd != strip) return Error(errc::unsupported, "tokenizer.json: NFKD without StripAccents (or the reverse) is not supported");
+  if (nfkd != strip)
+    return Error(errc::unsupported, "tokenizer.json: NFKD without StripAccents (or the reverse) is not supported");
   if (!o.whitespace_split && !collapse)
-    return Error(errc::unsupported, "tokenizer.json: Metaspace without the Replace(\" {2,}\", \" \") normalizer step is not supported");
+    return Error(errc::unsupported,
+                 "tokenizer.json: Metaspace without the Replace(\" {2,}\", \" \") normalizer step is not supported");
   o.lowercase = lower;
   o.keep_accents = !strip;
   return o;

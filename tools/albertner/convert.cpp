@@ -1,4 +1,4 @@
-// albertner convert HF_DIR|MODEL -o OUT [--dtype f32|bf16] [--labels conll2003|L0,L1,...] [--weights FILE]
+// albertner convert HF_DIR|MODEL -o OUT [--dtype f32|bf16|int8] [--labels conll2003|L0,L1,...] [--weights FILE]
 #include "cli.hpp"
 
 #include <memory>
@@ -21,10 +21,10 @@ int run_convert(const ConvertArgs& a) {
     while (std::getline(ss, label, ',')) options.labels.push_back(label);
   }
   if (a.dtype == "bf16") options.matrices = albertner::dtype::bf16;
+  else if (a.dtype == "int8") options.matrices = albertner::dtype::i8;
   else if (a.dtype != "f32")
     return fail(
-        albertner::Error(albertner::errc::unsupported,
-                         "--dtype " + a.dtype + " is not supported: f32 or bf16 (int8 is not implemented yet)"));
+        albertner::Error(albertner::errc::invalid_input, "--dtype " + a.dtype + " is not one of f32, bf16, int8"));
   // A regular file is an albertner model to re-write (another dtype, other labels).
   const bool model_file = albertner::detail::file_exists(a.hf_dir);
   if (model_file && !a.weights.empty())
@@ -71,8 +71,9 @@ void add_convert(CLI::App& app) {
          "file to re-write")
       ->required();
   cmd->add_option("--dtype", args->dtype,
-                  "How the matrices are stored: f32 (default) or bf16 (half the size; runs on BF16 dot products where "
-                  "the CPU has them)");
+                  "How the matrices are stored: f32 (default), bf16 (half the size; runs on BF16 dot products where "
+                  "the CPU has them) or int8 (a quarter; int8 weights per output channel, activations quantized per "
+                  "token, VNNI dot products where the CPU has them)");
   cmd->add_option("-o,--output", args->out, "Output model file (.safetensors)")->required();
   cmd->add_option("--labels", args->labels, "Label names: conll2003, or a comma-separated list in id order");
   cmd->add_option("--weights", args->weights,

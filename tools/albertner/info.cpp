@@ -38,12 +38,16 @@ int run_info(const InfoArgs& a) {
   }
   info.set("parameters", Json::make_number(static_cast<double>(parameters), true, parameters));
   // What this process would run the model with: the file's weights on the kernels the CPU allows.
-  const std::string precision = model->weight_dtype() == albertner::dtype::bf16 ? "bf16" : "f32";
+  const albertner::dtype stored = model->weight_dtype();
+  const std::string precision = stored == albertner::dtype::i8     ? "int8"
+                                : stored == albertner::dtype::bf16 ? "bf16"
+                                                                   : "f32";
   info.set("precision", Json::make_string(precision));
   // BF16 dot products serve BF16 weights only: an F32 model runs the fp32 AVX-512 kernels there.
   albertner::KernelIsa isa = albertner::kernel_isa();
   if (isa == albertner::KernelIsa::avx512_bf16 && precision == "f32") isa = albertner::KernelIsa::avx512;
   const char* kernels = albertner::kernel_isa_name(isa);
+  if (precision == "int8") kernels = albertner::detail::vnni_kernels() ? "avx512_vnni" : "portable";
   info.set("kernels", Json::make_string(kernels));
   info.set("tensors", std::move(tensors));
   if (a.json) {

@@ -11,8 +11,8 @@ struct LogitsArgs {
   bool hidden = false;
 };
 
-using albertner::Error;
 using albertner::errc;
+using albertner::Error;
 using albertner::detail::Json;
 
 // A [B][T] array of integers, all rows the same length.
@@ -25,14 +25,16 @@ albertner::Status read_matrix(const Json& root, const char* key, std::vector<std
   cols = -1;
   for (std::size_t b = 0; b < m->items().size(); ++b) {
     const Json& row = m->items()[b];
-    if (!row.is_array()) return Error(errc::invalid_input, std::string("'") + key + "' row " + std::to_string(b) + " is not an array");
+    if (!row.is_array())
+      return Error(errc::invalid_input, std::string("'") + key + "' row " + std::to_string(b) + " is not an array");
     if (cols >= 0 && static_cast<std::int64_t>(row.size()) != cols)
       return Error(errc::invalid_input, std::string("'") + key + "' row " + std::to_string(b) + " has " +
                                             std::to_string(row.size()) + " entries, row 0 has " + std::to_string(cols));
     cols = static_cast<std::int64_t>(row.size());
     for (std::size_t t = 0; t < row.items().size(); ++t) {
       if (!row.items()[t].is_integer())
-        return Error(errc::invalid_input, std::string("'") + key + "' [" + std::to_string(b) + "][" + std::to_string(t) + "] is not an integer");
+        return Error(errc::invalid_input, std::string("'") + key + "' [" + std::to_string(b) + "][" +
+                                              std::to_string(t) + "] is not an integer");
       out.push_back(row.items()[t].as_int());
     }
   }

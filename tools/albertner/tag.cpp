@@ -41,7 +41,8 @@ std::string entity_json(const Entity& e, bool with_index) {
   out += ",\"word\":";
   json_escape_to(out, e.word);
   out += ",\"start\":" + std::to_string(e.start) + ",\"end\":" + std::to_string(e.end) +
-         ",\"byte_start\":" + std::to_string(e.byte_start) + ",\"byte_end\":" + std::to_string(e.byte_end) + ",\"text\":";
+         ",\"byte_start\":" + std::to_string(e.byte_start) + ",\"byte_end\":" + std::to_string(e.byte_end) +
+         ",\"text\":";
   json_escape_to(out, e.text);
   return out + "}";
 }
@@ -76,16 +77,17 @@ void weave(const std::string& text, const std::vector<Entity>& entities, Plain p
 std::string pretty(const std::string& text, const std::vector<Entity>& entities) {
   static const char* colours[] = {"\x1b[1;34m", "\x1b[1;32m", "\x1b[1;35m", "\x1b[1;33m", "\x1b[1;36m", "\x1b[1;31m"};
   std::string out;
-  weave(text, entities, [&](const std::string& s) { out += s; },
-        [&](const Entity& e, const std::string& shown) {
-          const std::string type = type_of(e.label);
-          const std::string colour = type == "PER"    ? colours[0]
-                                     : type == "ORG"  ? colours[1]
-                                     : type == "LOC"  ? colours[2]
-                                     : type == "MISC" ? colours[3]
-                                                      : colours[4];
-          out += colour + shown + "\x1b[0m\x1b[2m[" + type + "]\x1b[0m";
-        });
+  weave(
+      text, entities, [&](const std::string& s) { out += s; },
+      [&](const Entity& e, const std::string& shown) {
+        const std::string type = type_of(e.label);
+        const std::string colour = type == "PER"    ? colours[0]
+                                   : type == "ORG"  ? colours[1]
+                                   : type == "LOC"  ? colours[2]
+                                   : type == "MISC" ? colours[3]
+                                                    : colours[4];
+        out += colour + shown + "\x1b[0m\x1b[2m[" + type + "]\x1b[0m";
+      });
   return out + "\n";
 }
 
@@ -115,14 +117,15 @@ std::string html_page(const std::vector<std::string>& texts, const std::vector<s
       "</style></head><body>\n";
   for (std::size_t i = 0; i < texts.size(); ++i) {
     out += "<p class=\"doc\">";
-    weave(texts[i], all[i], [&](const std::string& s) { out += html_escape(s); },
-          [&](const Entity& e, const std::string& shown) {
-            char score[16];
-            std::snprintf(score, sizeof score, "%.3f", static_cast<double>(e.score));
-            const std::string type = html_escape(type_of(e.label));
-            out += "<mark class=\"entity\" data-label=\"" + type + "\" title=\"" + type + " " + score + "\">" +
-                   html_escape(shown) + "<span class=\"label\">" + type + "</span></mark>";
-          });
+    weave(
+        texts[i], all[i], [&](const std::string& s) { out += html_escape(s); },
+        [&](const Entity& e, const std::string& shown) {
+          char score[16];
+          std::snprintf(score, sizeof score, "%.3f", static_cast<double>(e.score));
+          const std::string type = html_escape(type_of(e.label));
+          out += "<mark class=\"entity\" data-label=\"" + type + "\" title=\"" + type + " " + score + "\">" +
+                 html_escape(shown) + "<span class=\"label\">" + type + "</span></mark>";
+        });
     out += "</p>\n";
   }
   return out + "</body></html>\n";
@@ -158,7 +161,8 @@ int run_tag(const TagArgs& a) {
       auto j = parse_json_line(line, number);
       if (!j.ok()) return fail(j.error());
       const Json* text = j->find("text");
-      if (!text || !text->is_string()) return fail("stdin line " + std::to_string(number) + ": expected {\"text\": string}");
+      if (!text || !text->is_string())
+        return fail("stdin line " + std::to_string(number) + ": expected {\"text\": string}");
       texts.push_back(text->as_string());
     }
   }
@@ -202,17 +206,18 @@ int run_tag(const TagArgs& a) {
 void add_tag(CLI::App& app) {
   auto args = std::make_shared<TagArgs>();
   CLI::App* cmd = app.add_subcommand("tag", "Find entities in text");
-  cmd->add_option("MODEL_AND_TEXT", args->texts,
-                  "[MODEL.safetensors] TEXT...: the model (default: the bundled CoNLL-2003 model, or $ALBERTNER_MODEL), "
-                  "then the texts (default: stdin, one text per line; JSON lines with --format jsonl)");
+  cmd->add_option(
+      "MODEL_AND_TEXT", args->texts,
+      "[MODEL.safetensors] TEXT...: the model (default: the bundled CoNLL-2003 model, or $ALBERTNER_MODEL), "
+      "then the texts (default: stdin, one text per line; JSON lines with --format jsonl)");
   cmd->add_option("--aggregation", args->aggregation, "none, simple, first, average or max")
       ->check(CLI::IsMember({"none", "simple", "first", "average", "max"}));
   cmd->add_option("--format", args->format, "json, jsonl, conll, pretty or html")
       ->check(CLI::IsMember({"json", "jsonl", "conll", "pretty", "html"}));
   cmd->add_option("--window", args->window, "Positions per window incl. [CLS]/[SEP] (default: the model's limit)");
   cmd->add_option("--overlap", args->overlap,
-                                         "Tokens shared by consecutive windows of a long text (default: window / 4, "
-                                         "128 for 512 positions)");
+                  "Tokens shared by consecutive windows of a long text (default: window / 4, "
+                  "128 for 512 positions)");
   cmd->add_option("--batch", args->batch, "Sequences per encoder call");
   cmd->add_option("--threads", args->threads, "Worker threads");
   cmd->callback([args] { exit_status() = run_tag(*args); });

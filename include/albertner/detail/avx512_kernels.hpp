@@ -23,9 +23,9 @@
 #endif
 
 #define ALBERTNER_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
-// The matrix product also holds the BF16 dot-product variant, so it is compiled for the superset;
-// its fp32 instantiation uses no BF16 instruction and runs on every AVX-512 CPU.
-#define ALBERTNER_AVX512_MATMUL __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma,avx512bf16")))
+// The matrix product also holds the BF16 and VNNI dot-product variants, so it is compiled for the
+// superset; its fp32 instantiation uses neither and runs on every AVX-512 CPU.
+#define ALBERTNER_AVX512_MATMUL __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma,avx512bf16,avx512vnni")))
 
 namespace albertner {
 namespace detail {
@@ -103,15 +103,57 @@ ALBERTNER_AVX512 inline void finish(const MatmulF32& m, __m512 y, std::int64_t r
   else _mm512_mask_storeu_ps(dst, cols, y);
 }
 
+/// What one step of the product multiplies: floats (m.packed), bf16 pairs (m.packed_bf16,
+/// m.a_bf16) or int8 quads (m.packed_i8, m.a_u8).
+enum class Dot { f32, bf16, int8 };
+
+/// Rows [r0, r0 + R) x panels [p0, p0 + P) of m, int8: R * P int32 accumulators, each step one
+/// VNNI dot product of four unsigned activations with four signed weights per lane (exact: at
+/// most 4 * 255 * 127 per step), then back to floats with the column sums and both scales.
+template <int R, int P>
+ALBERTNER_AVX512_MATMUL inline void matmul_tile_int8(const MatmulF32& m, std::int64_t r0, std::int64_t p0) {
+  __m512i acc[R][P];
+  for (auto& row : acc)
+    for (auto& x : row) x = _mm512_setzero_si512();
+  const std::int64_t K = (m.depth + 3) / 4;
+  const std::int8_t* panel = m.packed_i8 + p0 * K * 4 * kPanelWidth;
+  const std::uint8_t* a = m.a_u8 + r0 * m.lda_u8;
+  for (std::int64_t k = 0; k < K; ++k, panel += 4 * kPanelWidth) {
+    __m512i w[P];
+#pragma GCC unroll 2
+    for (int p = 0; p < P; ++p) w[p] = _mm512_loadu_si512(panel + p * K * 4 * kPanelWidth);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      std::uint32_t quad;
+      std::memcpy(&quad, a + i * m.lda_u8 + 4 * k, sizeof quad);
+      const __m512i x = _mm512_set1_epi32(static_cast<int>(quad));
+#pragma GCC unroll 2
+      for (int p = 0; p < P; ++p) acc[i][p] = _mm512_dpbusd_epi32(acc[i][p], x, w[p]);
+    }
+  }
+  for (int p = 0; p < P; ++p) {
+    const std::int64_t n0 = (p0 + p) * kPanelWidth;
+    const __mmask16 cols = lanes(m.cols - n0);
+    // sum (q + 128) w = sum q w + 128 colsum
+    const __m512i offset = _mm512_slli_epi32(_mm512_maskz_loadu_epi32(cols, m.w_colsum + n0), 7);
+    const __m512 w_scale = _mm512_maskz_loadu_ps(cols, m.w_scale + n0);
+    for (int i = 0; i < R; ++i) {
+      const __m512 sum = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[i][p], offset));
+      finish(m, _mm512_mul_ps(sum, _mm512_mul_ps(w_scale, _mm512_set1_ps(m.a_scale[r0 + i]))), r0 + i, n0, cols);
+    }
+  }
+}
+
 /// Rows [r0, r0 + R) x panels [p0, p0 + P) of m: R * P accumulators, each step one panel row
-/// per panel and one broadcast per row, so the loads stay well below the FMAs. Bf16: a step is a
+/// per panel and one broadcast per row, so the loads stay well below the FMAs. bf16: a step is a
 /// pair of k, one BF16 dot product (two multiply-adds per lane, float accumulation).
-template <int R, int P, bool Bf16>
+template <int R, int P, Dot D>
 ALBERTNER_AVX512_MATMUL inline void matmul_tile(const MatmulF32& m, std::int64_t r0, std::int64_t p0) {
+  if constexpr (D == Dot::int8) return matmul_tile_int8<R, P>(m, r0, p0);
   __m512 acc[R][P];
   for (auto& row : acc)
     for (auto& x : row) x = _mm512_setzero_ps();
-  if constexpr (Bf16) {
+  if constexpr (D == Dot::bf16) {
     const std::int64_t K = (m.depth + 1) / 2;
     const std::uint16_t* panel = m.packed_bf16 + p0 * K * 2 * kPanelWidth;
     const std::uint16_t* a = m.a_bf16 + r0 * m.lda_bf16;
@@ -151,39 +193,39 @@ ALBERTNER_AVX512_MATMUL inline void matmul_tile(const MatmulF32& m, std::int64_t
   }
 }
 
-template <int P, bool Bf16>
+template <int P, Dot D>
 ALBERTNER_AVX512_MATMUL inline void matmul_rows(const MatmulF32& m, std::int64_t r_begin, std::int64_t r_end,
                                                 std::int64_t p0) {
   std::int64_t r0 = r_begin;
-  for (; r0 + 8 <= r_end; r0 += 8) matmul_tile<8, P, Bf16>(m, r0, p0);
+  for (; r0 + 8 <= r_end; r0 += 8) matmul_tile<8, P, D>(m, r0, p0);
   switch (r_end - r0) {
-  case 1: return matmul_tile<1, P, Bf16>(m, r0, p0);
-  case 2: return matmul_tile<2, P, Bf16>(m, r0, p0);
-  case 3: return matmul_tile<3, P, Bf16>(m, r0, p0);
-  case 4: return matmul_tile<4, P, Bf16>(m, r0, p0);
-  case 5: return matmul_tile<5, P, Bf16>(m, r0, p0);
-  case 6: return matmul_tile<6, P, Bf16>(m, r0, p0);
-  case 7: return matmul_tile<7, P, Bf16>(m, r0, p0);
+  case 1: return matmul_tile<1, P, D>(m, r0, p0);
+  case 2: return matmul_tile<2, P, D>(m, r0, p0);
+  case 3: return matmul_tile<3, P, D>(m, r0, p0);
+  case 4: return matmul_tile<4, P, D>(m, r0, p0);
+  case 5: return matmul_tile<5, P, D>(m, r0, p0);
+  case 6: return matmul_tile<6, P, D>(m, r0, p0);
+  case 7: return matmul_tile<7, P, D>(m, r0, p0);
   default: return;
   }
 }
 
-/// Panels [p_begin, p_end) of m (m.packed set; or m.packed_bf16 and m.a_bf16 with Bf16). Two
-/// panels of w (2 * 16 * depth floats) stay in L2 while a block of rows streams past them; row
-/// blocks of 192 keep a (and c) in L2 as well.
-template <bool Bf16>
+/// Panels [p_begin, p_end) of m (m.packed set; or what D reads, see Dot). Two panels of w
+/// (2 * 16 * depth floats) stay in L2 while a block of rows streams past them; row blocks of 192
+/// keep a (and c) in L2 as well.
+template <Dot D>
 ALBERTNER_AVX512_MATMUL inline void matmul(const MatmulF32& m, std::int64_t p_begin, std::int64_t p_end) {
   constexpr std::int64_t kRowBlock = 192;
   for (std::int64_t rb = 0; rb < m.rows; rb += kRowBlock) {
     const std::int64_t re = rb + kRowBlock < m.rows ? rb + kRowBlock : m.rows;
     std::int64_t p0 = p_begin;
-    for (; p0 + 2 <= p_end; p0 += 2) matmul_rows<2, Bf16>(m, rb, re, p0);
-    if (p0 < p_end) matmul_rows<1, Bf16>(m, rb, re, p0);
+    for (; p0 + 2 <= p_end; p0 += 2) matmul_rows<2, D>(m, rb, re, p0);
+    if (p0 < p_end) matmul_rows<1, D>(m, rb, re, p0);
   }
 }
 
 /// a_bf16[r, c] = a[r, c] rounded to bf16 (to nearest even) for c < cols, 0 up to `ld` (cols
-/// rounded up to even): the left-hand side of a Bf16 matmul.
+/// rounded up to even): the left-hand side of a Dot::bf16 product.
 ALBERTNER_AVX512_MATMUL inline void round_rows_bf16(const float* a, std::int64_t rows, std::int64_t cols,
                                                     std::int64_t lda, std::uint16_t* out, std::int64_t ld) {
   for (std::int64_t r = 0; r < rows; ++r, a += lda, out += ld)
@@ -194,6 +236,32 @@ ALBERTNER_AVX512_MATMUL inline void round_rows_bf16(const float* a, std::int64_t
       const std::int64_t n = ld - c;
       _mm512_mask_storeu_epi16(out + c, n >= 32 ? ~__mmask32(0) : (__mmask32(1) << n) - 1u, pairs);
     }
+}
+
+/// detail::quantize_rows_u8_portable with the same arithmetic, 16 values at a time.
+ALBERTNER_AVX512 inline void quantize_rows_u8(const float* a, std::int64_t rows, std::int64_t cols, std::int64_t lda,
+                                              std::uint8_t* out, std::int64_t ld, float* scales) {
+  constexpr int non_finite = 0x01 | 0x08 | 0x10 | 0x80; // quiet NaN, +inf, -inf, signalling NaN
+  for (std::int64_t r = 0; r < rows; ++r, a += lda, out += ld) {
+    __m512 top = _mm512_setzero_ps();
+    for (std::int64_t c = 0; c < cols; c += 16) {
+      const __mmask16 k = lanes(cols - c);
+      const __m512 v = _mm512_maskz_loadu_ps(k, a + c);
+      top = _mm512_max_ps(top, _mm512_abs_ps(_mm512_maskz_mov_ps(k & ~_mm512_fpclass_ps_mask(v, non_finite), v)));
+    }
+    const float largest = _mm512_reduce_max_ps(top);
+    scales[r] = largest / 127.0f;
+    const __m512 inverse = _mm512_set1_ps(largest > 0.0f ? 127.0f / largest : 0.0f);
+    for (std::int64_t c = 0; c < ld; c += 16) {
+      const __mmask16 k = lanes(cols - c);
+      __m512 v = _mm512_maskz_loadu_ps(k, a + c);
+      v = _mm512_maskz_mov_ps(k & ~_mm512_fpclass_ps_mask(v, non_finite), v);
+      v = _mm512_roundscale_ps(_mm512_mul_ps(v, inverse), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      v = _mm512_min_ps(_mm512_set1_ps(127.0f), _mm512_max_ps(_mm512_set1_ps(-127.0f), v));
+      const __m128i bytes = _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), _mm512_set1_epi32(128)));
+      _mm_mask_storeu_epi8(out + c, lanes(ld - c), bytes);
+    }
+  }
 }
 
 /// Each of `rows` rows of x ([rows, cols], leading dimension ld) becomes its softmax:

@@ -10,6 +10,7 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -27,12 +28,17 @@ using ConstGeneralMatrixMapF =
     Eigen::Map<const RowMatrixF, Eigen::Unaligned, Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>>;
 
 /// A torch.nn.Linear: weight [out, in] row-major, bias [out]; not owned. The file holds the weight
-/// as `weight` (F32) or `weight_bf16` (BF16). Made once at load: `packed`, the weight in
-/// pack_panels' layout where the AVX-512 kernel runs; `packed_bf16` instead for a BF16 weight
-/// where BF16 dot products run; `weight` widened from `weight_bf16` for the portable kernel.
+/// as `weight` (F32), `weight_bf16` (BF16) or `weight_i8` with `weight_scale` [out] (int8). Made
+/// once at load: `packed`, the weight in pack_panels' layout where the AVX-512 kernel runs;
+/// `packed_bf16` instead for a BF16 weight where BF16 dot products run; `weight` widened from
+/// `weight_bf16` for the portable kernel; `packed_i8` and `colsum` for an int8 weight where VNNI runs.
 struct DenseF32 {
   const float* weight = nullptr;
   const std::uint16_t* weight_bf16 = nullptr;
+  const std::int8_t* weight_i8 = nullptr;
+  const float* weight_scale = nullptr;
+  const std::int8_t* packed_i8 = nullptr;
+  const std::int32_t* colsum = nullptr;
   const float* bias = nullptr;
   const float* packed = nullptr;
   const std::uint16_t* packed_bf16 = nullptr;
@@ -46,6 +52,17 @@ struct NormF32 {
   const float* beta = nullptr;
 };
 
+/// Columns [n_begin, n_end) of m: the epilogue on c, which holds the products.
+inline void portable_epilogue(const MatmulF32& m, std::int64_t n_begin, std::int64_t n_end) {
+  const std::int64_t n = n_end - n_begin;
+  StridedMatrixMapF c(m.c + n_begin, m.rows, n, Eigen::OuterStride<>(m.ldc));
+  if (m.divisor != 1.0f) c /= m.divisor;
+  if (m.bias) c.rowwise() += ConstRowVectorMapF(m.bias + n_begin, n);
+  if (m.fused_act)
+    for (std::int64_t r = 0; r < m.rows; ++r) apply_activation(m.act, &c(r, 0), static_cast<std::size_t>(n));
+  if (m.residual) c += ConstStridedMatrixMapF(m.residual + n_begin, m.rows, n, Eigen::OuterStride<>(m.ldr));
+}
+
 /// Columns [n_begin, n_end) of m with Eigen.
 inline void matmul_portable(const MatmulF32& m, std::int64_t n_begin, std::int64_t n_end) {
   const std::int64_t n = n_end - n_begin;
@@ -54,20 +71,35 @@ inline void matmul_portable(const MatmulF32& m, std::int64_t n_begin, std::int64
                 ConstGeneralMatrixMapF(m.w + n_begin * m.ldw, n, m.depth,
                                        Eigen::Stride<Eigen::Dynamic, Eigen::Dynamic>(m.ldw, m.wk))
                     .transpose();
-  if (m.divisor != 1.0f) c /= m.divisor;
-  if (m.bias) c.rowwise() += ConstRowVectorMapF(m.bias + n_begin, n);
-  if (m.fused_act)
-    for (std::int64_t r = 0; r < m.rows; ++r) apply_activation(m.act, &c(r, 0), static_cast<std::size_t>(n));
-  if (m.residual) c += ConstStridedMatrixMapF(m.residual + n_begin, m.rows, n, Eigen::OuterStride<>(m.ldr));
+  portable_epilogue(m, n_begin, n_end);
+}
+
+/// Columns [n_begin, n_end) of an int8 product (m.w_i8, m.a_u8) with plain loops: the same int32
+/// sums and the same float steps as the VNNI kernel.
+inline void matmul_portable_int8(const MatmulF32& m, std::int64_t n_begin, std::int64_t n_end) {
+  for (std::int64_t r = 0; r < m.rows; ++r) {
+    const std::uint8_t* a = m.a_u8 + r * m.lda_u8;
+    for (std::int64_t n = n_begin; n < n_end; ++n) {
+      const std::int8_t* w = m.w_i8 + n * m.ldw;
+      std::int32_t sum = 0;
+      for (std::int64_t k = 0; k < m.depth; ++k) sum += (std::int32_t(a[k]) - 128) * std::int32_t(w[k]);
+      m.c[r * m.ldc + n] = static_cast<float>(sum) * (m.w_scale[n] * m.a_scale[r]);
+    }
+  }
+  portable_epilogue(m, n_begin, n_end);
 }
 
 /// Columns [n_begin, n_end) of m (see MatmulF32); several calls may split one product between
 /// threads at multiples of kPanelWidth.
 inline void matmul(const MatmulF32& m, std::int64_t n_begin, std::int64_t n_end) {
 #if ALBERTNER_X86_KERNELS
-  if (m.packed_bf16) return avx512::matmul<true>(m, n_begin / kPanelWidth, (n_end + kPanelWidth - 1) / kPanelWidth);
-  if (m.packed) return avx512::matmul<false>(m, n_begin / kPanelWidth, (n_end + kPanelWidth - 1) / kPanelWidth);
+  using avx512::Dot;
+  const std::int64_t p_begin = n_begin / kPanelWidth, p_end = (n_end + kPanelWidth - 1) / kPanelWidth;
+  if (m.packed_i8) return avx512::matmul<Dot::int8>(m, p_begin, p_end);
+  if (m.packed_bf16) return avx512::matmul<Dot::bf16>(m, p_begin, p_end);
+  if (m.packed) return avx512::matmul<Dot::f32>(m, p_begin, p_end);
 #endif
+  if (m.w_i8) return matmul_portable_int8(m, n_begin, n_end);
   matmul_portable(m, n_begin, n_end);
 }
 
@@ -84,6 +116,35 @@ inline void round_rows_bf16(const float* a, std::int64_t rows, std::int64_t cols
   for (std::int64_t r = 0; r < rows; ++r)
     for (std::int64_t c = 0; c < ld; ++c) out[r * ld + c] = c < cols ? bf16_from_f32(a[r * lda + c]) : 0;
 #endif
+}
+
+/// The left-hand side of an int8 product: each of `rows` rows of a ([rows, cols], leading
+/// dimension lda) scaled so that its largest magnitude is 127 (scales[r] = that magnitude / 127,
+/// 0 for a zero row), rounded to nearest, plus 128, into out ([rows, ld], ld >= cols, the rest
+/// 128, i.e. 0). Non-finite values count as 0.
+inline void quantize_rows_u8_portable(const float* a, std::int64_t rows, std::int64_t cols, std::int64_t lda,
+                                      std::uint8_t* out, std::int64_t ld, float* scales) {
+  for (std::int64_t r = 0; r < rows; ++r, a += lda, out += ld) {
+    float top = 0.0f;
+    for (std::int64_t c = 0; c < cols; ++c)
+      if (std::isfinite(a[c])) top = std::max(top, std::fabs(a[c]));
+    scales[r] = top / 127.0f;
+    const float inverse = top > 0.0f ? 127.0f / top : 0.0f;
+    for (std::int64_t c = 0; c < ld; ++c) {
+      float v = c < cols && std::isfinite(a[c]) ? std::nearbyint(a[c] * inverse) : 0.0f;
+      v = std::min(127.0f, std::max(-127.0f, v));
+      out[c] = static_cast<std::uint8_t>(static_cast<int>(v) + 128);
+    }
+  }
+}
+
+/// quantize_rows_u8_portable, vectorized where the AVX-512 kernels run (the same bytes).
+inline void quantize_rows_u8(const float* a, std::int64_t rows, std::int64_t cols, std::int64_t lda, std::uint8_t* out,
+                             std::int64_t ld, float* scales) {
+#if ALBERTNER_X86_KERNELS
+  if (avx512_kernels()) return avx512::quantize_rows_u8(a, rows, cols, lda, out, ld, scales);
+#endif
+  quantize_rows_u8_portable(a, rows, cols, lda, out, ld, scales);
 }
 
 /// Packs m's w into `scratch` (packed_size(cols, depth) floats) when the packed kernel runs:
@@ -105,6 +166,10 @@ inline MatmulF32 linear_product(const DenseF32& d, const float* x, std::int64_t 
   m.ldw = d.in;
   m.packed = d.packed;
   m.packed_bf16 = d.packed_bf16;
+  m.w_i8 = d.weight_i8;
+  m.packed_i8 = d.packed_i8;
+  m.w_colsum = d.colsum;
+  m.w_scale = d.weight_scale;
   m.c = y;
   m.ldc = d.out;
   m.rows = rows;

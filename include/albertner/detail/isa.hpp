@@ -57,6 +57,21 @@ inline KernelIsa active_kernel_isa() noexcept {
 /// Whether the AVX-512 kernels run (fp32 products read weights packed in panels).
 inline bool avx512_kernels() noexcept { return active_kernel_isa() != KernelIsa::portable; }
 
+/// Whether the products of an int8 model run as AVX-512 VNNI dot products: where the AVX-512
+/// kernels run, the CPU has VNNI and ALBERTNER_ISA does not rule them out (`avx512` keeps the
+/// fp32 ones only). Elsewhere a portable loop computes the same integer sums.
+inline bool vnni_kernels() noexcept {
+  static const bool vnni = [] {
+#if ALBERTNER_X86_KERNELS
+    const char* forced = std::getenv("ALBERTNER_ISA");
+    return avx512_kernels() && __builtin_cpu_supports("avx512vnni") && !(forced && std::strcmp(forced, "avx512") == 0);
+#else
+    return false;
+#endif
+  }();
+  return vnni;
+}
+
 } // namespace detail
 
 /// The instruction set the encoder's kernels run with in this process.

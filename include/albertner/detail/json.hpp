@@ -28,13 +28,36 @@ public:
   using Member = std::pair<std::string, Json>;
 
   Json() = default;
-  static Json make_bool(bool b) { Json j; j.kind_ = kind::boolean; j.bool_ = b; return j; }
-  static Json make_number(double d, bool integral, std::int64_t i) {
-    Json j; j.kind_ = kind::number; j.number_ = d; j.integral_ = integral; j.int_ = i; return j;
+  static Json make_bool(bool b) {
+    Json j;
+    j.kind_ = kind::boolean;
+    j.bool_ = b;
+    return j;
   }
-  static Json make_string(std::string s) { Json j; j.kind_ = kind::string; j.string_ = std::move(s); return j; }
-  static Json make_array() { Json j; j.kind_ = kind::array; return j; }
-  static Json make_object() { Json j; j.kind_ = kind::object; return j; }
+  static Json make_number(double d, bool integral, std::int64_t i) {
+    Json j;
+    j.kind_ = kind::number;
+    j.number_ = d;
+    j.integral_ = integral;
+    j.int_ = i;
+    return j;
+  }
+  static Json make_string(std::string s) {
+    Json j;
+    j.kind_ = kind::string;
+    j.string_ = std::move(s);
+    return j;
+  }
+  static Json make_array() {
+    Json j;
+    j.kind_ = kind::array;
+    return j;
+  }
+  static Json make_object() {
+    Json j;
+    j.kind_ = kind::object;
+    return j;
+  }
 
   kind type() const noexcept { return kind_; }
   bool is_null() const noexcept { return kind_ == kind::null; }
@@ -66,7 +89,10 @@ public:
   void push_back(Json v) { items_.push_back(std::move(v)); }
   void set(std::string key, Json v) {
     for (Member& m : members_)
-      if (m.first == key) { m.second = std::move(v); return; }
+      if (m.first == key) {
+        m.second = std::move(v);
+        return;
+      }
     members_.emplace_back(std::move(key), std::move(v));
   }
   /// Appends a member whose key the caller knows is new: no search, so building an object of n
@@ -126,7 +152,10 @@ inline void json_escape_to(std::string& out, const std::string& s) {
 /// Appends a double in the shortest decimal form that parses back to the same value
 /// (non-finite values, which JSON cannot hold, are written as null).
 inline void json_number_to(std::string& out, double d) {
-  if (!std::isfinite(d)) { out += "null"; return; }
+  if (!std::isfinite(d)) {
+    out += "null";
+    return;
+  }
   char buf[32];
   for (int precision = 9; precision <= 17; ++precision) {
     std::snprintf(buf, sizeof buf, "%.*g", precision, d);
@@ -184,7 +213,10 @@ public:
     skip_ws();
     if (!parse_value(value, 0)) return fail();
     skip_ws();
-    if (p_ != end_) { error_ = "unexpected character after the JSON value"; return fail(); }
+    if (p_ != end_) {
+      error_ = "unexpected character after the JSON value";
+      return fail();
+    }
     return value;
   }
 
@@ -198,17 +230,26 @@ private:
   bool literal(const char* word) {
     const char* q = p_;
     for (; *word; ++word, ++q)
-      if (q >= end_ || *q != *word) { error_ = "invalid literal"; return false; }
+      if (q >= end_ || *q != *word) {
+        error_ = "invalid literal";
+        return false;
+      }
     p_ = q;
     return true;
   }
   bool parse_value(Json& out, int depth) {
-    if (depth > limits_.max_depth) { error_ = "nesting deeper than " + std::to_string(limits_.max_depth); return false; }
+    if (depth > limits_.max_depth) {
+      error_ = "nesting deeper than " + std::to_string(limits_.max_depth);
+      return false;
+    }
     if (++values_ > limits_.max_values) {
       error_ = "more than " + std::to_string(limits_.max_values) + " values";
       return false;
     }
-    if (p_ >= end_) { error_ = "unexpected end of input"; return false; }
+    if (p_ >= end_) {
+      error_ = "unexpected end of input";
+      return false;
+    }
     switch (*p_) {
     case 'n': out = Json(); return literal("null");
     case 't': out = Json::make_bool(true); return literal("true");
@@ -223,15 +264,24 @@ private:
       ++p_;
       out = Json::make_array();
       skip_ws();
-      if (p_ < end_ && *p_ == ']') { ++p_; return true; }
+      if (p_ < end_ && *p_ == ']') {
+        ++p_;
+        return true;
+      }
       for (;;) {
         Json item;
         skip_ws();
         if (!parse_value(item, depth + 1)) return false;
         out.items().push_back(std::move(item));
         skip_ws();
-        if (p_ < end_ && *p_ == ',') { ++p_; continue; }
-        if (p_ < end_ && *p_ == ']') { ++p_; return true; }
+        if (p_ < end_ && *p_ == ',') {
+          ++p_;
+          continue;
+        }
+        if (p_ < end_ && *p_ == ']') {
+          ++p_;
+          return true;
+        }
         error_ = "expected ',' or ']' in array";
         return false;
       }
@@ -240,22 +290,37 @@ private:
       ++p_;
       out = Json::make_object();
       skip_ws();
-      if (p_ < end_ && *p_ == '}') { ++p_; return true; }
+      if (p_ < end_ && *p_ == '}') {
+        ++p_;
+        return true;
+      }
       for (;;) {
         skip_ws();
         std::string key;
-        if (p_ >= end_ || *p_ != '"') { error_ = "expected a string key in object"; return false; }
+        if (p_ >= end_ || *p_ != '"') {
+          error_ = "expected a string key in object";
+          return false;
+        }
         if (!parse_string(key)) return false;
         skip_ws();
-        if (p_ >= end_ || *p_ != ':') { error_ = "expected ':' after object key"; return false; }
+        if (p_ >= end_ || *p_ != ':') {
+          error_ = "expected ':' after object key";
+          return false;
+        }
         ++p_;
         skip_ws();
         Json value;
         if (!parse_value(value, depth + 1)) return false;
         out.members().emplace_back(std::move(key), std::move(value));
         skip_ws();
-        if (p_ < end_ && *p_ == ',') { ++p_; continue; }
-        if (p_ < end_ && *p_ == '}') { ++p_; return true; }
+        if (p_ < end_ && *p_ == ',') {
+          ++p_;
+          continue;
+        }
+        if (p_ < end_ && *p_ == '}') {
+          ++p_;
+          return true;
+        }
         error_ = "expected ',' or '}' in object";
         return false;
       }
@@ -267,20 +332,30 @@ private:
     const char* start = p_;
     bool integral = true;
     if (p_ < end_ && *p_ == '-') ++p_;
-    if (p_ >= end_ || !(*p_ >= '0' && *p_ <= '9')) { error_ = "unexpected character"; return false; }
+    if (p_ >= end_ || !(*p_ >= '0' && *p_ <= '9')) {
+      error_ = "unexpected character";
+      return false;
+    }
     if (*p_ == '0') ++p_;
-    else while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    else
+      while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
     if (p_ < end_ && *p_ == '.') {
       integral = false;
       ++p_;
-      if (p_ >= end_ || !(*p_ >= '0' && *p_ <= '9')) { error_ = "digit expected after '.'"; return false; }
+      if (p_ >= end_ || !(*p_ >= '0' && *p_ <= '9')) {
+        error_ = "digit expected after '.'";
+        return false;
+      }
       while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
     }
     if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
       integral = false;
       ++p_;
       if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
-      if (p_ >= end_ || !(*p_ >= '0' && *p_ <= '9')) { error_ = "digit expected in exponent"; return false; }
+      if (p_ >= end_ || !(*p_ >= '0' && *p_ <= '9')) {
+        error_ = "digit expected in exponent";
+        return false;
+      }
       while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
     }
     std::string text(start, p_);
@@ -296,7 +371,10 @@ private:
     return true;
   }
   bool hex4(std::uint32_t& v) {
-    if (end_ - p_ < 4) { error_ = "truncated \\u escape"; return false; }
+    if (end_ - p_ < 4) {
+      error_ = "truncated \\u escape";
+      return false;
+    }
     v = 0;
     for (int k = 0; k < 4; ++k) {
       char c = *p_++;
@@ -304,7 +382,10 @@ private:
       if (c >= '0' && c <= '9') v |= static_cast<std::uint32_t>(c - '0');
       else if (c >= 'a' && c <= 'f') v |= static_cast<std::uint32_t>(c - 'a' + 10);
       else if (c >= 'A' && c <= 'F') v |= static_cast<std::uint32_t>(c - 'A' + 10);
-      else { error_ = "invalid hex digit in \\u escape"; return false; }
+      else {
+        error_ = "invalid hex digit in \\u escape";
+        return false;
+      }
     }
     return true;
   }
@@ -312,13 +393,25 @@ private:
   bool parse_string(std::string& s) {
     ++p_; // opening quote
     for (;;) {
-      if (p_ >= end_) { error_ = "unterminated string"; return false; }
+      if (p_ >= end_) {
+        error_ = "unterminated string";
+        return false;
+      }
       unsigned char c = static_cast<unsigned char>(*p_);
-      if (c == '"') { ++p_; return true; }
-      if (c < 0x20) { error_ = "control character in string"; return false; }
+      if (c == '"') {
+        ++p_;
+        return true;
+      }
+      if (c < 0x20) {
+        error_ = "control character in string";
+        return false;
+      }
       if (c == '\\') {
         ++p_;
-        if (p_ >= end_) { error_ = "unterminated escape"; return false; }
+        if (p_ >= end_) {
+          error_ = "unterminated escape";
+          return false;
+        }
         char e = *p_++;
         switch (e) {
         case '"': s += '"'; break;
@@ -338,7 +431,10 @@ private:
             std::uint32_t lo;
             if (!hex4(lo)) return false;
             if (lo >= 0xDC00 && lo <= 0xDFFF) cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            else { p_ = save; cp = 0xFFFD; }
+            else {
+              p_ = save;
+              cp = 0xFFFD;
+            }
           } else if (cp >= 0xD800 && cp <= 0xDFFF) {
             cp = 0xFFFD;
           }
@@ -350,7 +446,10 @@ private:
         continue;
       }
       const std::size_t len = utf8_sequence_length(p_, static_cast<std::size_t>(end_ - p_), 0);
-      if (len == 0) { error_ = "invalid UTF-8 in string"; return false; }
+      if (len == 0) {
+        error_ = "invalid UTF-8 in string";
+        return false;
+      }
       s.append(p_, len);
       p_ += len;
     }

@@ -57,6 +57,29 @@ inline void pack_panels_bf16(const std::uint16_t* w, std::int64_t ld, std::int64
   }
 }
 
+/// int8 bytes that pack_panels_i8 writes for `cols` columns of `depth` (depth rounded up to 4).
+inline std::int64_t packed_size_i8(std::int64_t cols, std::int64_t depth) {
+  return packed_size(cols, (depth + 3) / 4 * 4);
+}
+
+/// The int8 weight w[n, k] (row-major, leading dimension `ld`) for the VNNI kernel:
+/// out[p][k / 4][j][k % 4] = w[16 p + j, k] (one 32-bit lane holds the four weights that meet four
+/// activations; 0 past `cols` and past `depth`), and colsum[n] = sum over k of w[n, k] (0 past
+/// `cols`; packed_size(cols, 1) entries), which undoes the +128 of the unsigned activations.
+inline void pack_panels_i8(const std::int8_t* w, std::int64_t ld, std::int64_t cols, std::int64_t depth,
+                           std::int8_t* out, std::int32_t* colsum) {
+  const std::int64_t quads = (depth + 3) / 4;
+  std::fill(out, out + packed_size_i8(cols, depth), std::int8_t(0));
+  std::fill(colsum, colsum + packed_size(cols, 1), 0);
+  for (std::int64_t n = 0; n < cols; ++n) {
+    std::int8_t* lane = out + (n / kPanelWidth) * quads * 4 * kPanelWidth + (n % kPanelWidth) * 4;
+    for (std::int64_t k = 0; k < depth; ++k) {
+      lane[(k / 4) * 4 * kPanelWidth + k % 4] = w[n * ld + k];
+      colsum[n] += w[n * ld + k];
+    }
+  }
+}
+
 /// c[r, n] = ((a[r, :] . w[n, :]) / divisor + bias[n]) -> act -> + residual[r, n]
 /// for r < rows, n < cols, dot products over `depth`. a, c and residual are row-major with
 /// their own leading dimension; w[n, k] is at w + n * ldw + k * wk, so the same call serves a
@@ -66,7 +89,11 @@ inline void pack_panels_bf16(const std::uint16_t* w, std::int64_t ld, std::int64
 /// CPU with BF16 dot products) is w in pack_panels_bf16's layout; the kernel then reads a as
 /// `a_bf16` [rows, lda_bf16], a rounded to bf16 and padded to an even depth, which the caller
 /// fills first. Each epilogue step is skipped when absent: divisor 1, bias null, `fused_act`
-/// false, residual null.
+/// false, residual null. int8 weights (an int8 model file) come as `w_i8` [cols, depth] (ldw),
+/// the file's bytes, or, where VNNI runs, as `packed_i8` in pack_panels_i8's layout with
+/// `w_colsum`; `w_scale` [cols] turns them back into values. Their left-hand side is `a_u8`
+/// [rows, lda_u8]: a quantized per row (quantize_rows_u8) plus 128, with `a_scale` [rows]. Then
+/// a . w = (sum over k of (a_u8 - 128) * w_i8) * a_scale[r] * w_scale[n], the sum exact in int32.
 struct MatmulF32 {
   const float* a = nullptr;
   std::int64_t lda = 0;
@@ -77,6 +104,13 @@ struct MatmulF32 {
   const std::uint16_t* packed_bf16 = nullptr;
   const std::uint16_t* a_bf16 = nullptr;
   std::int64_t lda_bf16 = 0;
+  const std::int8_t* w_i8 = nullptr;
+  const std::int8_t* packed_i8 = nullptr;
+  const std::int32_t* w_colsum = nullptr;
+  const float* w_scale = nullptr;
+  const std::uint8_t* a_u8 = nullptr;
+  std::int64_t lda_u8 = 0;
+  const float* a_scale = nullptr;
   float* c = nullptr;
   std::int64_t ldc = 0;
   std::int64_t rows = 0, cols = 0, depth = 0;

@@ -41,7 +41,8 @@ struct NormalizedString {
   NormalizedString slice(std::size_t begin, std::size_t end) const {
     NormalizedString s;
     s.chars = chars.substr(begin, end - begin);
-    s.align.assign(align.begin() + static_cast<std::ptrdiff_t>(begin), align.begin() + static_cast<std::ptrdiff_t>(end));
+    s.align.assign(align.begin() + static_cast<std::ptrdiff_t>(begin),
+                   align.begin() + static_cast<std::ptrdiff_t>(end));
     return s;
   }
   void push(char32_t c, SourceSpan a) {
@@ -79,7 +80,8 @@ inline void transform_range(NormalizedString& s, std::size_t begin, std::size_t 
     out.push(d.first, a);
   }
   s.chars.replace(begin, end - begin, out.chars);
-  s.align.erase(s.align.begin() + static_cast<std::ptrdiff_t>(begin), s.align.begin() + static_cast<std::ptrdiff_t>(end));
+  s.align.erase(s.align.begin() + static_cast<std::ptrdiff_t>(begin),
+                s.align.begin() + static_cast<std::ptrdiff_t>(end));
   s.align.insert(s.align.begin() + static_cast<std::ptrdiff_t>(begin), out.align.begin(), out.align.end());
 }
 
@@ -113,7 +115,10 @@ void replace_all(NormalizedString& s, MatchLength match_length, const std::u32st
 /// Replace(String(pattern), content).
 inline void replace_literal(NormalizedString& s, const std::u32string& pattern, const std::u32string& content) {
   replace_all(
-      s, [&](const std::u32string& chars, std::size_t i) { return chars.compare(i, pattern.size(), pattern) == 0 ? pattern.size() : 0; },
+      s,
+      [&](const std::u32string& chars, std::size_t i) {
+        return chars.compare(i, pattern.size(), pattern) == 0 ? pattern.size() : 0;
+      },
       content);
 }
 
@@ -150,8 +155,9 @@ inline void nfkd(NormalizedString& s) {
   for (char32_t c : s.chars) {
     utf8proc_int32_t parts[32];
     int boundclass = 0;
-    utf8proc_ssize_t n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(c), parts, 32,
-                                                 static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT), &boundclass);
+    utf8proc_ssize_t n =
+        utf8proc_decompose_char(static_cast<utf8proc_int32_t>(c), parts, 32,
+                                static_cast<utf8proc_option_t>(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT), &boundclass);
     if (n < 1 || n > 32) { // cannot happen for valid scalar values; keep the character as is
       parts[0] = static_cast<utf8proc_int32_t>(c);
       n = 1;

@@ -21,9 +21,9 @@ struct Span {
 
 /// One non-special token as `gather_pre_entities` sees it.
 struct PreEntity {
-  std::string word;      ///< vocabulary piece, or the original text for <unk>
-  const float* scores;   ///< its softmax row (num_labels floats)
-  std::int64_t index;    ///< position in the token sequence
+  std::string word;    ///< vocabulary piece, or the original text for <unk>
+  const float* scores; ///< its softmax row (num_labels floats)
+  std::int64_t index;  ///< position in the token sequence
   Span span;
   bool is_subword;
 };
@@ -58,8 +58,8 @@ inline Tagged aggregate_word(const std::vector<PreEntity>& pre, std::size_t begi
   for (std::size_t i = begin; i < end; ++i) pieces.push_back(pre[i].word);
   Tagged word;
   word.word = metaspace_decode(pieces);
-  word.span = Span{pre[begin].span.start, pre[end - 1].span.end, pre[begin].span.byte_start,
-                   pre[end - 1].span.byte_end};
+  word.span =
+      Span{pre[begin].span.start, pre[end - 1].span.end, pre[begin].span.byte_start, pre[end - 1].span.byte_end};
   std::size_t k = 0;
   switch (rule) {
   case WordRule::first:
@@ -72,7 +72,10 @@ inline Tagged aggregate_word(const std::vector<PreEntity>& pre, std::size_t begi
     float best_max = pre[begin].scores[argmax_f32(pre[begin].scores, num_labels)];
     for (std::size_t i = begin + 1; i < end; ++i) {
       const float m = pre[i].scores[argmax_f32(pre[i].scores, num_labels)];
-      if (m > best_max) { best = i; best_max = m; }
+      if (m > best_max) {
+        best = i;
+        best_max = m;
+      }
     }
     k = argmax_f32(pre[best].scores, num_labels);
     word.score = pre[best].scores[k];
@@ -83,8 +86,7 @@ inline Tagged aggregate_word(const std::vector<PreEntity>& pre, std::size_t begi
     std::vector<float> mean(num_labels, 0.0f);
     for (std::size_t i = begin; i < end; ++i)
       for (std::size_t j = 0; j < num_labels; ++j) mean[j] += pre[i].scores[j];
-    for (float& m : mean)
-      m = static_cast<float>(static_cast<double>(m) / static_cast<double>(end - begin));
+    for (float& m : mean) m = static_cast<float>(static_cast<double>(m) / static_cast<double>(end - begin));
     k = argmax_f32(mean.data(), num_labels);
     word.score = mean[k];
     break;

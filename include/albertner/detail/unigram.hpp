@@ -124,7 +124,8 @@ private:
   void build_trie(const std::vector<std::string>& pieces) {
     std::vector<std::uint32_t> order(pieces.size());
     for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return pieces[a] < pieces[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return pieces[a] < pieces[b]; });
     struct Pending {
       std::uint32_t node;
       std::size_t lo, hi, depth;
@@ -134,7 +135,8 @@ private:
     for (std::size_t q = 0; q < queue.size(); ++q) {
       Pending p = queue[q];
       // Pieces equal to the prefix sort first; of duplicates the last id wins, as in tokenizers' map.
-      while (p.lo < p.hi && pieces[order[p.lo]].size() == p.depth) nodes_[p.node].id = static_cast<std::int32_t>(order[p.lo++]);
+      while (p.lo < p.hi && pieces[order[p.lo]].size() == p.depth)
+        nodes_[p.node].id = static_cast<std::int32_t>(order[p.lo++]);
       nodes_[p.node].first_edge = static_cast<std::uint32_t>(labels_.size());
       for (std::size_t lo = p.lo; lo < p.hi;) {
         const unsigned char c = static_cast<unsigned char>(pieces[order[lo]][p.depth]);

@@ -44,8 +44,7 @@ inline Result<std::vector<std::size_t>> code_point_byte_offsets(const std::strin
   std::size_t i = 0;
   while (i < text.size()) {
     const std::size_t len = utf8_sequence_length(text, i);
-    if (len == 0)
-      return Error(errc::invalid_input, "text is not valid UTF-8 at byte " + std::to_string(i));
+    if (len == 0) return Error(errc::invalid_input, "text is not valid UTF-8 at byte " + std::to_string(i));
     starts.push_back(i);
     i += len;
   }
