@@ -1,8 +1,8 @@
 """Summarises bench/compare's raw JSON lines: a table on stdout, one JSON line per (engine, threads, length) to OUT.
 
 Usage: compare_table.py RAW.jsonl OUT.jsonl
-RAW holds {"engine": "peak", "threads": N, "f32": G, "bf16": G} lines (N copies of peak.c side by side)
-and the lines `albertner bench` ("albertner f32", "albertner bf16": the engine names carry the model's
+RAW holds {"engine": "peak", "threads": N, "f32": G, "bf16": G, "int8": G} lines (N copies of peak.c side
+by side) and the lines `albertner bench` ("albertner f32", "albertner int8": the engine names carry the model's
 precision) and `ort.mjs bench` (fp32) print, one per process (round) and length.
 """
 import json
@@ -10,6 +10,7 @@ import statistics
 import sys
 
 ORT = "onnxruntime-node"
+PRECISIONS = ("f32", "bf16", "int8")
 
 
 def forward_flops(seq):
@@ -29,7 +30,7 @@ def main(raw_path, out_path):
         for line in f:
             r = json.loads(line)
             if r["engine"] == "peak":
-                for precision in ("f32", "bf16"):
+                for precision in PRECISIONS:
                     peak[(precision, r["threads"])] = r[precision]
             else:
                 rounds.setdefault((r["engine"], r["threads"], r["seq"]), []).append(r)
@@ -60,10 +61,11 @@ def main(raw_path, out_path):
         for key in sorted(summary):
             f.write(json.dumps(summary[key]) + "\n")
 
-    ours = sorted({e for e, _, _ in summary if e != ORT}, key=lambda e: ("f32", "bf16").index(precision_of(e)))
-    for precision in sorted({precision_of(e) for e in ours} | {"f32"}, reverse=True):
+    ours = sorted({e for e, _, _ in summary if e != ORT}, key=lambda e: PRECISIONS.index(precision_of(e)))
+    for precision in [p for p in PRECISIONS if p == "f32" or p in {precision_of(e) for e in ours}]:
         print(f"{precision} peak (peak.c, one copy per thread): " +
-              ", ".join(f"{t} thread(s) {g:.1f} GFLOP/s" for (p, t), g in sorted(peak.items()) if p == precision))
+              ", ".join(f"{t} thread(s) {g:.1f} {'GOP/s' if precision == 'int8' else 'GFLOP/s'}"
+                        for (p, t), g in sorted(peak.items()) if p == precision))
     some = next(iter(summary.values()))
     print(f"median ms over {some['runs']} runs per engine in {some['rounds']} interleaved rounds (median of the "
           "rounds' medians); ratio = albertner / ORT (fp32), below 1 means albertner is faster; %peak against the "
