@@ -107,6 +107,39 @@ ALBERTNER_AVX512 inline void finish(const MatmulF32& m, __m512 y, std::int64_t r
 /// m.a_bf16) or int8 quads (m.packed_i8, m.a_u8).
 enum class Dot { f32, bf16, int8 };
 
+/// The steps of the bf16 and int8 products: each broadcasts one 32-bit group of a row's elements
+/// (a pair of bf16, a quad of int8) and dots it with one panel row per panel. Panels are `steps`
+/// groups deep; `lda` is the rows' stride in bytes.
+template <int R, int P, class Acc, class DotStep>
+ALBERTNER_AVX512_MATMUL inline void grouped_steps(const unsigned char* panel, const unsigned char* a, std::int64_t lda,
+                                                  std::int64_t steps, Acc (&acc)[R][P], DotStep dot) {
+  for (std::int64_t k = 0; k < steps; ++k, panel += 4 * kPanelWidth) {
+    __m512i w[P];
+#pragma GCC unroll 2
+    for (int p = 0; p < P; ++p) w[p] = _mm512_loadu_si512(panel + p * steps * 4 * kPanelWidth);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      std::uint32_t bits;
+      std::memcpy(&bits, a + i * lda + 4 * k, sizeof bits);
+      const __m512i x = _mm512_set1_epi32(static_cast<int>(bits));
+#pragma GCC unroll 2
+      for (int p = 0; p < P; ++p) acc[i][p] = dot(acc[i][p], x, w[p]);
+    }
+  }
+}
+
+// The dot-product steps, as function objects: a lambda would not carry the target attribute.
+struct Bf16Dot {
+  ALBERTNER_AVX512_MATMUL __m512 operator()(__m512 acc, __m512i x, __m512i w) const {
+    return _mm512_dpbf16_ps(acc, (__m512bh)x, (__m512bh)w);
+  }
+};
+struct Int8Dot {
+  ALBERTNER_AVX512_MATMUL __m512i operator()(__m512i acc, __m512i x, __m512i w) const {
+    return _mm512_dpbusd_epi32(acc, x, w);
+  }
+};
+
 /// Rows [r0, r0 + R) x panels [p0, p0 + P) of m, int8: R * P int32 accumulators, each step one
 /// VNNI dot product of four unsigned activations with four signed weights per lane (exact: at
 /// most 4 * 255 * 127 per step), then back to floats with the column sums and both scales.
@@ -115,22 +148,8 @@ ALBERTNER_AVX512_MATMUL inline void matmul_tile_int8(const MatmulF32& m, std::in
   __m512i acc[R][P];
   for (auto& row : acc)
     for (auto& x : row) x = _mm512_setzero_si512();
-  const std::int64_t K = (m.depth + 3) / 4;
-  const std::int8_t* panel = m.packed_i8 + p0 * K * 4 * kPanelWidth;
-  const std::uint8_t* a = m.a_u8 + r0 * m.lda_u8;
-  for (std::int64_t k = 0; k < K; ++k, panel += 4 * kPanelWidth) {
-    __m512i w[P];
-#pragma GCC unroll 2
-    for (int p = 0; p < P; ++p) w[p] = _mm512_loadu_si512(panel + p * K * 4 * kPanelWidth);
-#pragma GCC unroll 8
-    for (int i = 0; i < R; ++i) {
-      std::uint32_t quad;
-      std::memcpy(&quad, a + i * m.lda_u8 + 4 * k, sizeof quad);
-      const __m512i x = _mm512_set1_epi32(static_cast<int>(quad));
-#pragma GCC unroll 2
-      for (int p = 0; p < P; ++p) acc[i][p] = _mm512_dpbusd_epi32(acc[i][p], x, w[p]);
-    }
-  }
+  grouped_steps<R, P>(reinterpret_cast<const unsigned char*>(m.packed_i8) + p0 * ((m.depth + 3) / 4) * 4 * kPanelWidth,
+                      m.a_u8 + r0 * m.lda_u8, m.lda_u8, (m.depth + 3) / 4, acc, Int8Dot{});
   for (int p = 0; p < P; ++p) {
     const std::int64_t n0 = (p0 + p) * kPanelWidth;
     const __mmask16 cols = lanes(m.cols - n0);
@@ -154,22 +173,10 @@ ALBERTNER_AVX512_MATMUL inline void matmul_tile(const MatmulF32& m, std::int64_t
   for (auto& row : acc)
     for (auto& x : row) x = _mm512_setzero_ps();
   if constexpr (D == Dot::bf16) {
-    const std::int64_t K = (m.depth + 1) / 2;
-    const std::uint16_t* panel = m.packed_bf16 + p0 * K * 2 * kPanelWidth;
-    const std::uint16_t* a = m.a_bf16 + r0 * m.lda_bf16;
-    for (std::int64_t k = 0; k < K; ++k, panel += 2 * kPanelWidth) {
-      __m512i w[P];
-#pragma GCC unroll 2
-      for (int p = 0; p < P; ++p) w[p] = _mm512_loadu_si512(panel + p * K * 2 * kPanelWidth);
-#pragma GCC unroll 8
-      for (int i = 0; i < R; ++i) {
-        std::uint32_t pair;
-        std::memcpy(&pair, a + i * m.lda_bf16 + 2 * k, sizeof pair);
-        const __m512i x = _mm512_set1_epi32(static_cast<int>(pair));
-#pragma GCC unroll 2
-        for (int p = 0; p < P; ++p) acc[i][p] = _mm512_dpbf16_ps(acc[i][p], (__m512bh)x, (__m512bh)w[p]);
-      }
-    }
+    grouped_steps<R, P>(
+        reinterpret_cast<const unsigned char*>(m.packed_bf16) + p0 * ((m.depth + 1) / 2) * 4 * kPanelWidth,
+        reinterpret_cast<const unsigned char*>(m.a_bf16 + r0 * m.lda_bf16), 2 * m.lda_bf16, (m.depth + 1) / 2, acc,
+        Bf16Dot{});
   } else {
     const std::int64_t K = m.depth;
     const float* panel = m.packed + p0 * K * kPanelWidth;
