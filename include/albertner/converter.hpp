@@ -166,6 +166,18 @@ inline void quantize_row_i8(const float* w, std::int64_t cols, std::int8_t* q, f
         static_cast<std::int8_t>(top > 0.0f ? std::max(-127.0f, std::min(127.0f, std::nearbyint(w[c] / scale))) : 0.0f);
 }
 
+/// Element i of an F32 or BF16 tensor, as a float.
+inline float tensor_value(const TensorView& t, std::size_t i) {
+  if (t.type == dtype::f32) {
+    float v;
+    std::memcpy(&v, t.data + 4 * i, 4);
+    return v;
+  }
+  std::uint16_t h;
+  std::memcpy(&h, t.data + 2 * i, 2);
+  return f32_from_bf16(h);
+}
+
 /// The model file: `weights` (canonical name, F32 or BF16 tensor) with their matrices stored as
 /// options.matrices, the tokenizer bytes, and report's config and tokenizer options as metadata,
 /// written atomically to out_path. Fills report's counts and file size.
@@ -192,15 +204,8 @@ inline Status write_model_file(const std::string& out_path,
       std::vector<float> scales(static_cast<std::size_t>(rows));
       bytes.resize(static_cast<std::size_t>(rows * cols));
       for (std::int64_t r = 0; r < rows; ++r) {
-        for (std::int64_t c = 0; c < cols; ++c) {
-          const std::size_t i = static_cast<std::size_t>(r * cols + c);
-          if (t.type == dtype::f32) std::memcpy(&row[static_cast<std::size_t>(c)], t.data + 4 * i, 4);
-          else {
-            std::uint16_t h;
-            std::memcpy(&h, t.data + 2 * i, 2);
-            row[static_cast<std::size_t>(c)] = f32_from_bf16(h);
-          }
-        }
+        for (std::int64_t c = 0; c < cols; ++c)
+          row[static_cast<std::size_t>(c)] = tensor_value(t, static_cast<std::size_t>(r * cols + c));
         quantize_row_i8(row.data(), cols, reinterpret_cast<std::int8_t*>(bytes.data() + r * cols),
                         scales[static_cast<std::size_t>(r)]);
       }
@@ -215,17 +220,11 @@ inline Status write_model_file(const std::string& out_path,
       const std::size_t n = static_cast<std::size_t>(t.numel());
       bytes.resize(n * dtype_size(type));
       for (std::size_t i = 0; i < n; ++i) {
+        const float v = tensor_value(t, i);
         if (type == dtype::bf16) {
-          float v;
-          std::memcpy(&v, t.data + 4 * i, 4);
           const std::uint16_t h = bf16_from_f32(v);
           std::memcpy(bytes.data() + 2 * i, &h, 2);
-        } else {
-          std::uint16_t h;
-          std::memcpy(&h, t.data + 2 * i, 2);
-          const float v = f32_from_bf16(h);
-          std::memcpy(bytes.data() + 4 * i, &v, 4);
-        }
+        } else std::memcpy(bytes.data() + 4 * i, &v, 4);
       }
       data = bytes.data();
       nbytes = bytes.size();

@@ -130,7 +130,8 @@ public:
   /// is absent. Each tensor must have exactly the shape the config implies and be F32; the
   /// matrices (embedding tables and Linear weights) may be BF16 instead: the arithmetic stays
   /// fp32, except that on avx512_bf16 kernels the products with BF16 weights round their other
-  /// operand to bf16 too (BF16 dot products, fp32 accumulation).
+  /// operand to bf16 too (BF16 dot products, fp32 accumulation); or I8 with F32 row scales
+  /// `<name>_scale`: the products then quantize their other operand per row and sum in int32.
   /// Errors: errc::config (invalid config), errc::missing (absent tensor), errc::shape (dtype or
   /// shape), errc::format (byte count), errc::unsupported (data not float-aligned).
   /// Where the AVX-512 kernels run, the Linear weights are copied into their layout; `release`,
@@ -177,7 +178,7 @@ public:
     return n * sizeof(float) + static_cast<std::size_t>(batch) * sizeof(std::int64_t) +
            static_cast<std::size_t>(rounded_size(batch, seq_len)) * sizeof(std::uint16_t) +
            static_cast<std::size_t>(quantized_size(batch, seq_len)) +
-           (int8_products_ ? static_cast<std::size_t>(batch * seq_len) * sizeof(float) : 0);
+           static_cast<std::size_t>(row_scales_size(batch, seq_len)) * sizeof(float);
   }
 
   /// Grows `workspace` for [batch, seq_len] with its current threads now, so that the first
@@ -198,23 +199,28 @@ private:
                                            std::size_t threads) const noexcept;
   /// bf16 values of Workspace::rounded_: 0 unless some product has packed_bf16 weights.
   std::int64_t rounded_size(std::int64_t batch, std::int64_t seq_len) const noexcept {
-    if (!bf16_products_) return 0;
-    const std::int64_t widest = std::max({config_.embedding_size, config_.hidden_size, config_.intermediate_size});
-    return batch * seq_len * ((widest + 1) / 2 * 2);
+    return bf16_products_ ? batch * seq_len * ((widest_depth() + 1) / 2 * 2) : 0;
   }
-  /// Bytes of Workspace::quantized_: 0 unless the model has int8 weights.
+  /// Bytes of Workspace::quantized_ and floats of Workspace::row_scales_: 0 unless the model has
+  /// int8 weights.
   std::int64_t quantized_size(std::int64_t batch, std::int64_t seq_len) const noexcept {
-    if (!int8_products_) return 0;
-    const std::int64_t widest = std::max({config_.embedding_size, config_.hidden_size, config_.intermediate_size});
-    return batch * seq_len * ((widest + 3) / 4 * 4);
+    return int8_products_ ? batch * seq_len * ((widest_depth() + 3) / 4 * 4) : 0;
+  }
+  std::int64_t row_scales_size(std::int64_t batch, std::int64_t seq_len) const noexcept {
+    return int8_products_ ? batch * seq_len : 0;
+  }
+  /// The deepest left-hand side of a Linear product.
+  std::int64_t widest_depth() const noexcept {
+    return std::max({config_.embedding_size, config_.hidden_size, config_.intermediate_size});
   }
   void grow(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const;
   struct Pass; // one forward pass's shapes and buffers, shared with the worker threads
 
   Encoder() = default;
   /// Copies every Linear weight into the layout its kernel reads (panels for AVX-512, bf16 pairs
-  /// for BF16 dot products, plain floats for a BF16 weight on the portable kernel; an F32 weight
-  /// on the portable kernel is read in place): once, at load, instead of at every product.
+  /// for BF16 dot products, int8 quads and column sums for VNNI, plain floats for a BF16 weight
+  /// on the portable kernel; F32 and int8 weights on the portable kernels are read in place):
+  /// once, at load, instead of at every product.
   template <class Release>
   Status pack_weights(Release& release);
   /// Calls f on every Linear layer of `self` (projection, each layer's six, classifier), const or not.
@@ -236,7 +242,7 @@ private:
 
   ModelConfig config_;
   bool bf16_products_ = false; ///< some DenseF32::packed_bf16 is set
-  bool int8_products_ = false; ///< the Linear weights are int8
+  bool int8_products_ = false; ///< some DenseF32::weight_i8 is set
   detail::WeightMatrix word_embeddings_, position_embeddings_, token_type_embeddings_;
   detail::NormF32 embedding_norm_;
   detail::DenseF32 projection_;
@@ -268,6 +274,7 @@ Result<Encoder<float>> Encoder<float>::create(const ModelConfig& config, Lookup&
     d.weight_bf16 = w.bf16;
     d.weight_i8 = w.i8;
     d.weight_scale = w.scale;
+    if (w.i8) e.int8_products_ = true;
     ALBERTNER_TRY(d.bias, bind(prefix + ".bias", {out}));
     return d;
   };
@@ -344,10 +351,7 @@ Status Encoder<float>::pack_weights(Release& release) {
     return (bytes + align - 1) / align * align;
   };
   std::size_t total = 0;
-  for_each_dense(*this, [&](const detail::DenseF32& d) {
-    total += bytes_of(d);
-    if (d.weight_i8) int8_products_ = true;
-  });
+  for_each_dense(*this, [&](const detail::DenseF32& d) { total += bytes_of(d); });
   if (total == 0) return ok_status();
   // Aligned to 2 MiB and advised so that the kernel backs it with huge pages where it can: a
   // few hundred page faults fewer at load, fewer TLB misses in every pass. Not zeroed: packing
@@ -456,7 +460,7 @@ inline void Encoder<float>::grow(Workspace& ws, std::int64_t batch, std::int64_t
   if (ws.rounded_.size() < rounded) ws.rounded_.resize(rounded);
   const auto quantized = static_cast<std::size_t>(quantized_size(batch, seq_len));
   if (ws.quantized_.size() < quantized) ws.quantized_.resize(quantized);
-  const auto scales = int8_products_ ? static_cast<std::size_t>(batch * seq_len) : 0;
+  const auto scales = static_cast<std::size_t>(row_scales_size(batch, seq_len));
   if (ws.row_scales_.size() < scales) ws.row_scales_.resize(scales);
   std::vector<float>* buffers[] = {&ws.embedded_, &ws.hidden_,   &ws.layer_,    &ws.attention_,
                                    &ws.scores_,   &ws.key_bias_, &ws.operands_, &ws.logits_};
