@@ -101,7 +101,8 @@ TaggerOptions small_options() {
 
 /// A Hugging Face folder under scratch(): config.json from `config` (as JSON, edited by the
 /// caller), model.safetensors from `tensors`, the hand-made spiece.model.
-std::string hf_folder(const std::string& name, const detail::Json& config, const std::vector<SyntheticTensor>& tensors) {
+std::string hf_folder(const std::string& name, const detail::Json& config,
+                      const std::vector<SyntheticTensor>& tensors) {
   const std::string dir = scratch() + "/" + name;
   ::mkdir(dir.c_str(), 0755);
   write_file(dir + "/config.json", config.dump());
@@ -233,7 +234,8 @@ TEST_CASE("bad input: dtype and shape that disagree with the byte size of data_o
 }
 
 TEST_CASE("bad input: a model file path that does not exist") {
-  CHECK_ERROR(Model::open(scratch() + "/no-such-model.safetensors"), errc::io, "no-such-model.safetensors: cannot open");
+  CHECK_ERROR(Model::open(scratch() + "/no-such-model.safetensors"), errc::io,
+              "no-such-model.safetensors: cannot open");
 }
 
 TEST_CASE("bad input: a JSON header of millions of tiny values is refused before it costs gigabytes") {
@@ -451,6 +453,24 @@ TEST_CASE("bad input: spiece.model bytes that are not a sentencepiece model") {
   CHECK_ERROR(Tokenizer::from_spiece_bytes(junk.data(), junk.size(), {}), errc::format, "spiece model: ");
 }
 
+TEST_CASE("bad input: a spiece.model piece holding a NUL byte (sentencepiece's trie builder would throw)") {
+  // Found by fuzz_safetensors in CI: the piece "a" (id 9) turned into "\0" by one mutated byte.
+  std::string spiece = albertner_test::handmade_spiece();
+  const std::size_t at =
+      spiece.find(std::string("\x0A\x01"
+                              "a",
+                              3));
+  REQUIRE(at != std::string::npos);
+  spiece[at + 2] = '\0';
+  CHECK_ERROR(Tokenizer::from_spiece_bytes(spiece.data(), spiece.size(), {}), errc::format,
+              "spiece model: piece 9 holds a NUL byte");
+  // Self-test data (ModelProto field 4) is not handed to sentencepiece, whose self-test would
+  // run its normalizer: this sample ("a" must encode as "zzz") would fail it.
+  std::string with_test = albertner_test::handmade_spiece();
+  albertner_test::spiece_detail::bytes_field(with_test, 4, std::string("\x0A\x08\x0A\x01\x61\x12\x03zzz", 10));
+  CHECK(Tokenizer::from_spiece_bytes(with_test.data(), with_test.size(), {}).ok());
+}
+
 // =============================================================================================
 // text
 
@@ -459,14 +479,16 @@ TEST_CASE("bad input: text that is not valid UTF-8") {
   auto tagger = Tagger<float>::from_buffer(model.data(), model.size(), small_options());
   REQUIRE(tagger.ok());
   CHECK_ERROR(tagger->tag("Paris \xC3\x28 London"), errc::invalid_input, "text is not valid UTF-8 at byte 6");
-  CHECK_ERROR(tagger->tag_batch({"fine", "ok", "bad \xFF"}), errc::invalid_input, "text 2: text is not valid UTF-8 at byte 4");
+  CHECK_ERROR(tagger->tag_batch({"fine", "ok", "bad \xFF"}), errc::invalid_input,
+              "text 2: text is not valid UTF-8 at byte 4");
 }
 
 TEST_CASE("bad input: a word list with a word that is not valid UTF-8") {
   const std::string spiece = albertner_test::handmade_spiece();
   auto t = Tokenizer::from_spiece_bytes(spiece.data(), spiece.size(), {});
   REQUIRE(t.ok());
-  CHECK_ERROR(t->encode_words({"john", "\xED\xA0\x80"}), errc::invalid_input, "word 1: text is not valid UTF-8 at byte 0");
+  CHECK_ERROR(t->encode_words({"john", "\xED\xA0\x80"}), errc::invalid_input,
+              "word 1: text is not valid UTF-8 at byte 0");
 }
 
 TEST_CASE("extreme input: empty text gives no entities, not an error") {
@@ -494,8 +516,9 @@ TEST_CASE("extreme input: a 1 MB text runs through windows and finds entities up
   options.overlap = 16;
   auto tagger = Tagger<float>::from_buffer(model->data(), model->size(), options);
   REQUIRE(tagger.ok());
-  const std::string sentence = "Peter Blackburn of the European Commission said in Brussels on Thursday that Germany "
-                               "would lead . ";
+  const std::string sentence =
+      "Peter Blackburn of the European Commission said in Brussels on Thursday that Germany "
+      "would lead . ";
   std::string text;
   while (text.size() < (std::size_t(1) << 20)) text += sentence;
   auto entities = tagger->tag(text);
@@ -540,7 +563,8 @@ TEST_CASE("bad input: a token id outside the vocabulary") {
   in.seq_len = 3;
   in.input_ids = ids;
   Encoder<float>::Workspace ws;
-  CHECK_ERROR(encoder->forward(in, ws), errc::invalid_input, "input_ids at batch row 0, position 1 is 22, out of range [0, 22)");
+  CHECK_ERROR(encoder->forward(in, ws), errc::invalid_input,
+              "input_ids at batch row 0, position 1 is 22, out of range [0, 22)");
   const std::int64_t negative[3] = {2, -1, 3};
   in.input_ids = negative;
   CHECK_ERROR(encoder->forward(in, ws), errc::invalid_input, "position 1 is -1, out of range");
@@ -558,7 +582,8 @@ TEST_CASE("bad input: a sequence longer than the position table") {
   in.seq_len = 17;
   in.input_ids = ids.data();
   Encoder<float>::Workspace ws;
-  CHECK_ERROR(encoder->forward(in, ws), errc::invalid_input, "seq_len = 17 is out of range [1, 16] (max_position_embeddings)");
+  CHECK_ERROR(encoder->forward(in, ws), errc::invalid_input,
+              "seq_len = 17 is out of range [1, 16] (max_position_embeddings)");
 }
 
 TEST_CASE("bad input: token_type_ids and attention_mask outside their ranges") {

@@ -396,7 +396,7 @@ GoldenAgreement golden_base_agreement(const Model& model, const std::string& nam
     }
   }
   const bool int8 = model.weight_dtype() == dtype::i8;
-  const std::string kernels = int8 ? (albertner::detail::vnni_kernels() ? "avx512_vnni" : "portable")
+  const std::string kernels = int8 ? albertner::int8_kernel_name(albertner::int8_kernel())
                                    : albertner::kernel_isa_name(albertner::kernel_isa());
   MESSAGE(name << " golden base (" << kernels << " kernels): max abs logits error " << g.logit_err
                << " (largest |logit| " << g.logit_scale << "), argmax agrees on " << g.agree << " of " << g.tokens

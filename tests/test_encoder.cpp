@@ -370,7 +370,8 @@ double max_real_error(const float* logits, const Matrix& ref, const std::vector<
 /// 1e-5 on the portable ones (Eigen's blocking depends on the product's width, so sums may round
 /// differently); with `skip`, padded rows hold 0.
 void check_rerun(const Encoder<float>& encoder, EncoderInput in, const std::vector<std::int64_t>& mask,
-                 const std::vector<float>& logits, const std::vector<float>& hidden, std::size_t threads, bool skip) {
+                 const std::vector<float>& logits, const std::vector<float>& hidden, std::size_t threads, bool skip,
+                 double int8_slack = 1e-5) {
   CAPTURE(threads);
   CAPTURE(skip);
   Encoder<float>::Workspace ws;
@@ -396,8 +397,11 @@ void check_rerun(const Encoder<float>& encoder, EncoderInput in, const std::vect
     }
   }
   CHECK(nonzero_padding == 0);
-  if (albertner::kernel_isa() != albertner::KernelIsa::portable) CHECK(diff == 0.0);
-  else CHECK(diff <= 1e-5);
+  // AVX2 leaves the epilogue, softmax and LayerNorm to Eigen, whose vector tails (scalar vs packet
+  // tanh) depend on the split; int8 can turn such a 1e-6 into one quantization step of an
+  // activation sitting on a rounding midpoint (measured 0.0117 on the wide int8 model).
+  if (albertner::kernel_isa() >= albertner::KernelIsa::avx512) CHECK(diff == 0.0);
+  else CHECK(diff <= int8_slack);
 }
 
 } // namespace
@@ -439,8 +443,9 @@ TEST_CASE("synthetic groups and inner layers match a naive reference for every a
 TEST_CASE(
     "wide layers: several panels, row tiles and tails match the naive reference; 2 and 3 threads give "
     "the same outputs as 1") {
-  // Sizes chosen to cross the AVX-512 kernel's units: 80 columns = 5 panels of 16 (an odd pair),
-  // 38 rows = four 8-row tiles + 6, depths 20 / 80 / 100 with tails, head_dim 16.
+  // Sizes chosen to cross the kernels' units: 80 columns = 5 panels of 16 (an odd pair), 38 rows =
+  // four 8-row tiles + 6 (AVX-512) or six 6-row tiles + 2 (AVX2), depths 20 / 80 / 100 with
+  // tails, head_dim 16.
   const ModelConfig config = wide_config(20, 100, 2);
   SyntheticModel model = make_synthetic(config, 11);
   auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
@@ -598,8 +603,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "int8 kernel: the VNNI product and the portable loop give the same floats, the exact integer sums "
-    "scaled; quantizing rows gives the same bytes vectorized") {
+    "int8 kernels: every vectorized kernel and the portable loop give the same floats, the exact integer "
+    "sums scaled, even for the largest products; quantizing rows gives the same bytes vectorized") {
   using albertner::detail::MatmulF32;
   // 37 rows cross the row tiles, 45 columns leave a partial panel, depth 35 a partial quad; row
   // 3 is all zero, row 5 holds infinities and a NaN (counted as 0).
@@ -617,6 +622,15 @@ TEST_CASE(
   for (float& x : bias) x = dist(rng);
   for (float& x : w_scale) x = std::fabs(dist(rng)) / 127.0f;
   for (std::int8_t& x : w) x = static_cast<std::int8_t>(std::uniform_int_distribution<int>(-127, 127)(rng));
+  // The largest products: w = -128 (outside the symmetric range, but a file may hold it) and 127
+  // against rows that quantize to +-127 everywhere, where AVX2's 16-bit pair sums come closest
+  // to overflowing.
+  for (std::int64_t k = 0; k < depth; ++k) {
+    w[std::size_t(k)] = -128;
+    w[std::size_t(depth + k)] = 127;
+    a[std::size_t(7 * depth + k)] = 2.5f;
+    a[std::size_t(8 * depth + k)] = k % 2 ? -2.5f : 2.5f;
+  }
 
   std::vector<std::uint8_t> quantized(static_cast<std::size_t>(rows * ld)), portable(quantized.size());
   std::vector<float> scales(static_cast<std::size_t>(rows)), portable_scales(scales.size());
@@ -666,19 +680,42 @@ TEST_CASE(
     }
   CHECK(err <= 1e-6);
 
-  if (!albertner::detail::vnni_kernels()) {
-    MESSAGE("VNNI part skipped: this CPU (or ALBERTNER_ISA) runs int8 products on the portable loop");
-    return;
-  }
+  // Every vectorized kernel this CPU has, called directly: the same floats as the loop.
   std::vector<std::int8_t> packed(static_cast<std::size_t>(albertner::detail::packed_size_i8(cols, depth)));
   std::vector<std::int32_t> colsum(static_cast<std::size_t>(albertner::detail::packed_size(cols, 1)));
   albertner::detail::pack_panels_i8(w.data(), depth, cols, depth, packed.data(), colsum.data());
   m.packed_i8 = packed.data();
   m.w_colsum = colsum.data();
-  std::vector<float> vnni(loop.size());
-  m.c = vnni.data();
-  albertner::detail::matmul(m);
-  CHECK(vnni == loop);
+  const std::int64_t panels = (cols + albertner::detail::kPanelWidth - 1) / albertner::detail::kPanelWidth;
+  std::string ran = "portable";
+  auto check_kernel = [&](const char* name, auto&& sums) {
+    std::vector<float> out(loop.size(), -1.0f);
+    m.c = out.data();
+    sums();
+    CHECK_MESSAGE(out == loop, name);
+    ran += std::string(", ") + name;
+  };
+#if ALBERTNER_X86_KERNELS
+  using albertner::detail::portable_epilogue;
+  // Two calls that split the columns at a panel pair, as threads do.
+  auto split = [&](auto&& kernel_panels) {
+    kernel_panels(0, 2);
+    portable_epilogue(m, 0, 32);
+    kernel_panels(2, panels);
+    portable_epilogue(m, 32, cols);
+  };
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    check_kernel("avx2", [&] {
+      split([&](std::int64_t p0, std::int64_t p1) { albertner::detail::avx2::matmul_int8_sums<false>(m, p0, p1); });
+    });
+  if (albertner::detail::active_int8_kernel() == albertner::Int8Kernel::avx_vnni)
+    check_kernel("avx_vnni", [&] {
+      split([&](std::int64_t p0, std::int64_t p1) { albertner::detail::avx2::matmul_int8_sums<true>(m, p0, p1); });
+    });
+  if (albertner::detail::active_int8_kernel() == albertner::Int8Kernel::avx512_vnni)
+    check_kernel("avx512_vnni", [&] { albertner::detail::matmul(m); });
+#endif
+  MESSAGE("int8 kernels checked against the loop: " << ran);
 }
 
 TEST_CASE(
@@ -698,15 +735,15 @@ TEST_CASE(
   auto out = encoder->forward(in, one);
   REQUIRE(out.ok());
   const double err = max_real_error(out->logits, ref_forward(model, in, Operand::int8), mask);
-  MESSAGE("int8 synthetic (" << std::string(albertner::detail::vnni_kernels() ? "avx512_vnni" : "portable")
-                             << " kernels): max abs logits error " << err);
+  MESSAGE("int8 synthetic (" << std::string(albertner::int8_kernel_name(albertner::int8_kernel()))
+                             << " kernel): max abs logits error " << err);
   // As for bf16, one layer (measured 3.5e-7 to 4e-7 on the three kernels); an activation within
   // float rounding of a midpoint between two int8 steps could land on either side, hence room.
   CHECK(err <= 1e-4);
   const std::vector<float> logits(out->logits, out->logits + 38 * 3),
       hidden(out->last_hidden_state, out->last_hidden_state + 38 * 80);
   for (std::size_t threads : {1, 2, 3})
-    for (bool skip : {false, true}) check_rerun(*encoder, in, mask, logits, hidden, threads, skip);
+    for (bool skip : {false, true}) check_rerun(*encoder, in, mask, logits, hidden, threads, skip, 0.05);
 
   // An int8 matrix without its scales is refused by name.
   const std::string victim = "albert.encoder.albert_layer_groups.0.albert_layers.0.ffn.weight";

@@ -217,8 +217,8 @@ private:
   struct Pass; // one forward pass's shapes and buffers, shared with the worker threads
 
   Encoder() = default;
-  /// Copies every Linear weight into the layout its kernel reads (panels for AVX-512, bf16 pairs
-  /// for BF16 dot products, int8 quads and column sums for VNNI, plain floats for a BF16 weight
+  /// Copies every Linear weight into the layout its kernel reads (panels for AVX-512 and AVX2, bf16 pairs
+  /// for BF16 dot products, int8 quads and column sums for the vectorized int8 kernels, plain floats for a BF16 weight
   /// on the portable kernel; F32 and int8 weights on the portable kernels are read in place):
   /// once, at load, instead of at every product.
   template <class Release>
@@ -329,7 +329,7 @@ Status Encoder<float>::pack_weights(Release& release) {
   enum class Copy { none, panels, panels_bf16, widened, panels_i8 };
   auto copy_of = [isa](const detail::DenseF32& d) {
     // int8 weights are read where they lie by the portable loop.
-    if (d.weight_i8) return detail::vnni_kernels() ? Copy::panels_i8 : Copy::none;
+    if (d.weight_i8) return detail::packed_int8_kernels() ? Copy::panels_i8 : Copy::none;
     if (isa == KernelIsa::portable) return d.weight_bf16 ? Copy::widened : Copy::none;
     return d.weight_bf16 && isa == KernelIsa::avx512_bf16 ? Copy::panels_bf16 : Copy::panels;
   };

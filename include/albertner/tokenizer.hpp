@@ -79,13 +79,15 @@ inline double albert_piece_score(const std::string& piece, float spm_score) {
 class Tokenizer {
 public:
   /// Loads a serialized spiece.model (ModelProto bytes). errc::format when sentencepiece rejects
-  /// it, its charsmap is malformed, or it lacks one of <unk>, <pad>, [CLS], [SEP].
+  /// it, its charsmap is malformed, a piece holds a NUL byte, or it lacks one of <unk>, <pad>,
+  /// [CLS], [SEP].
   static Result<Tokenizer> from_spiece_bytes(const void* data, std::size_t size, TokenizerOptions options) {
-    sentencepiece::SentencePieceProcessor sp;
-    const auto status = sp.LoadFromSerializedProto(absl::string_view(static_cast<const char*>(data), size));
-    if (!status.ok()) return Error(errc::format, std::string("spiece model: ") + status.ToString());
     ALBERTNER_TRY(std::string blob, detail::spiece_precompiled_charsmap(data, size));
     ALBERTNER_TRY(detail::Charsmap charsmap, detail::Charsmap::parse(blob));
+    ALBERTNER_TRY(const std::string checked, detail::spiece_for_sentencepiece(data, size));
+    sentencepiece::SentencePieceProcessor sp;
+    const auto status = sp.LoadFromSerializedProto(absl::string_view(checked));
+    if (!status.ok()) return Error(errc::format, std::string("spiece model: ") + status.ToString());
 
     Tokenizer t;
     t.options_ = options;

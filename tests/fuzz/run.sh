@@ -80,7 +80,10 @@ for t in $targets; do
   if [ "$rc" -ne 0 ]; then
     failed=$((failed + 1))
     line="FAIL $line (exit $rc)"
-    grep -E 'ERROR: |SUMMARY: |fuzz invariant|Test unit written' "$log" | head -n 8
+    # The lines a crash printed before libFuzzer's report (an abort's own message), the report
+    # with its stack, and where the input went; not the progress lines.
+    grep -E -B4 -A30 'ERROR: ' "$log" | grep -vE '^#[0-9]+[[:space:]]+[A-Z]+[[:space:]]' | head -n 45
+    grep -E 'Test unit written' "$log" | head -n 1
   else
     line="PASS $line"
   fi

@@ -47,7 +47,7 @@ int run_info(const InfoArgs& a) {
   albertner::KernelIsa isa = albertner::kernel_isa();
   if (isa == albertner::KernelIsa::avx512_bf16 && precision == "f32") isa = albertner::KernelIsa::avx512;
   const char* kernels = albertner::kernel_isa_name(isa);
-  if (precision == "int8") kernels = albertner::detail::vnni_kernels() ? "avx512_vnni" : "portable";
+  if (precision == "int8") kernels = albertner::int8_kernel_name(albertner::int8_kernel());
   info.set("kernels", Json::make_string(kernels));
   info.set("tensors", std::move(tensors));
   if (a.json) {

@@ -1,9 +1,12 @@
 // fp32 building blocks of the encoder: the matrix product with its epilogue, softmax rows and
 // multi-head self-attention over row-major [tokens, features] activations. Each entry point runs
-// the AVX-512 kernel when the CPU has it (detail/isa.hpp) and the portable Eigen code otherwise.
+// the AVX-512 kernel when the CPU has it (detail/isa.hpp), the AVX2 one for the products where it
+// has that, and the portable Eigen code otherwise;
+// int8 products run on the int8 kernel the CPU has (AVX-512 VNNI, AVX-VNNI, AVX2 or a loop).
 #pragma once
 
 #include "activations.hpp"
+#include "avx2_kernels.hpp"
 #include "avx512_kernels.hpp"
 #include "isa.hpp"
 #include "matmul_f32.hpp"
@@ -31,7 +34,8 @@ using ConstGeneralMatrixMapF =
 /// as `weight` (F32), `weight_bf16` (BF16) or `weight_i8` with `weight_scale` [out] (int8). Made
 /// once at load: `packed`, the weight in pack_panels' layout where the AVX-512 kernel runs;
 /// `packed_bf16` instead for a BF16 weight where BF16 dot products run; `weight` widened from
-/// `weight_bf16` for the portable kernel; `packed_i8` and `colsum` for an int8 weight where VNNI runs.
+/// `weight_bf16` for the portable kernel; `packed_i8` and `colsum` for an int8 weight where a vectorized int8 kernel
+/// runs.
 struct DenseF32 {
   const float* weight = nullptr;
   const std::uint16_t* weight_bf16 = nullptr;
@@ -75,7 +79,7 @@ inline void matmul_portable(const MatmulF32& m, std::int64_t n_begin, std::int64
 }
 
 /// Columns [n_begin, n_end) of an int8 product (m.w_i8, m.a_u8) with plain loops: the same int32
-/// sums and the same float steps as the VNNI kernel.
+/// sums and the same float steps as the vectorized int8 kernels.
 inline void matmul_portable_int8(const MatmulF32& m, std::int64_t n_begin, std::int64_t n_end) {
   for (std::int64_t r = 0; r < m.rows; ++r) {
     const std::uint8_t* a = m.a_u8 + r * m.lda_u8;
@@ -95,9 +99,18 @@ inline void matmul(const MatmulF32& m, std::int64_t n_begin, std::int64_t n_end)
 #if ALBERTNER_X86_KERNELS
   using avx512::Dot;
   const std::int64_t p_begin = n_begin / kPanelWidth, p_end = (n_end + kPanelWidth - 1) / kPanelWidth;
-  if (m.packed_i8) return avx512::matmul<Dot::int8>(m, p_begin, p_end);
+  if (m.packed_i8) {
+    if (active_int8_kernel() == Int8Kernel::avx512_vnni) return avx512::matmul<Dot::int8>(m, p_begin, p_end);
+    if (active_int8_kernel() == Int8Kernel::avx_vnni) avx2::matmul_int8_sums<true>(m, p_begin, p_end);
+    else avx2::matmul_int8_sums<false>(m, p_begin, p_end);
+    return portable_epilogue(m, n_begin, n_end);
+  }
   if (m.packed_bf16) return avx512::matmul<Dot::bf16>(m, p_begin, p_end);
-  if (m.packed) return avx512::matmul<Dot::f32>(m, p_begin, p_end);
+  if (m.packed) {
+    if (avx512_kernels()) return avx512::matmul<Dot::f32>(m, p_begin, p_end);
+    avx2::matmul_f32_sums(m, p_begin, p_end);
+    return portable_epilogue(m, n_begin, n_end);
+  }
 #endif
   if (m.w_i8) return matmul_portable_int8(m, n_begin, n_end);
   matmul_portable(m, n_begin, n_end);
@@ -150,7 +163,7 @@ inline void quantize_rows_u8(const float* a, std::int64_t rows, std::int64_t col
 /// Packs m's w into `scratch` (packed_size(cols, depth) floats) when the packed kernel runs:
 /// for right-hand sides that change with every call, such as one head's keys.
 inline void pack_operand(MatmulF32& m, float* scratch) {
-  if (!avx512_kernels()) return;
+  if (!packed_kernels()) return;
   pack_panels(m.w, m.ldw, m.wk, m.cols, m.depth, scratch);
   m.packed = scratch;
 }

@@ -5,9 +5,11 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define ALBERTNER_X86_KERNELS 1
+#include <cpuid.h>
 #else
 #define ALBERTNER_X86_KERNELS 0
 #endif
@@ -15,15 +17,33 @@
 namespace albertner {
 
 /// The kernels' instruction set. `portable` is plain C++ over Eigen (whatever the compiler flags
-/// give it) and exists on every platform; `avx512` needs AVX-512 F/DQ/BW/VL and FMA;
+/// give it) and exists on every platform; `avx2` (AVX2 and FMA) runs the matrix products with
+/// 256-bit kernels and the rest portably; `avx512` needs AVX-512 F/DQ/BW/VL and FMA;
 /// `avx512_bf16` is `avx512` plus the BF16 dot products that bf16 model files run on (fp32
 /// files compute the same on both).
-enum class KernelIsa { portable, avx512, avx512_bf16 };
+enum class KernelIsa { portable, avx2, avx512, avx512_bf16 };
+
+/// The kernel that the matrix products of an int8 model file run on, chosen apart from KernelIsa
+/// because int8 dot products exist without AVX-512: `avx512_vnni` (AVX-512 VNNI), `avx_vnni`
+/// (the 256-bit AVX-VNNI of CPUs without AVX-512), `avx2` (exact int8 products from AVX2's 16-bit
+/// multiply-adds, about a quarter of VNNI's rate) and `portable` (a plain loop). All four compute
+/// the same int32 sums, so they give the same floats.
+enum class Int8Kernel { portable, avx2, avx_vnni, avx512_vnni };
 
 inline const char* kernel_isa_name(KernelIsa isa) noexcept {
   switch (isa) {
+  case KernelIsa::avx2: return "avx2";
   case KernelIsa::avx512: return "avx512";
   case KernelIsa::avx512_bf16: return "avx512_bf16";
+  default: return "portable";
+  }
+}
+
+inline const char* int8_kernel_name(Int8Kernel kernel) noexcept {
+  switch (kernel) {
+  case Int8Kernel::avx2: return "avx2";
+  case Int8Kernel::avx_vnni: return "avx_vnni";
+  case Int8Kernel::avx512_vnni: return "avx512_vnni";
   default: return "portable";
   }
 }
@@ -36,45 +56,64 @@ inline KernelIsa detect_kernel_isa() noexcept {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma"))
     return __builtin_cpu_supports("avx512bf16") ? KernelIsa::avx512_bf16 : KernelIsa::avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return KernelIsa::avx2;
 #endif
   return KernelIsa::portable;
 }
 
 /// The best the CPU supports, or less when the environment variable ALBERTNER_ISA says
-/// `portable` or `avx512` (tests run every golden check on each path; users can rule a kernel
-/// out). Read once: the choice cannot change under a running encoder.
+/// `portable`, `avx2` or `avx512` (tests run every golden check on each path; users can rule a
+/// kernel out). Read once: the choice cannot change under a running encoder.
 inline KernelIsa active_kernel_isa() noexcept {
   static const KernelIsa isa = [] {
     const KernelIsa best = detect_kernel_isa();
     const char* forced = std::getenv("ALBERTNER_ISA");
-    if (forced && std::strcmp(forced, "portable") == 0) return KernelIsa::portable;
-    if (forced && std::strcmp(forced, "avx512") == 0 && best == KernelIsa::avx512_bf16) return KernelIsa::avx512;
+    for (KernelIsa lower : {KernelIsa::portable, KernelIsa::avx2, KernelIsa::avx512})
+      if (forced && std::strcmp(forced, kernel_isa_name(lower)) == 0 && lower < best) return lower;
     return best;
   }();
   return isa;
 }
 
-/// Whether the AVX-512 kernels run (fp32 products read weights packed in panels).
-inline bool avx512_kernels() noexcept { return active_kernel_isa() != KernelIsa::portable; }
+/// Whether the fp32 products read weights packed in panels (every kernel but the portable one).
+inline bool packed_kernels() noexcept { return active_kernel_isa() != KernelIsa::portable; }
 
-/// Whether the products of an int8 model run as AVX-512 VNNI dot products: where the AVX-512
-/// kernels run, the CPU has VNNI and ALBERTNER_ISA does not rule them out (`avx512` keeps the
-/// fp32 ones only). Elsewhere a portable loop computes the same integer sums.
-inline bool vnni_kernels() noexcept {
-  static const bool vnni = [] {
+/// Whether the AVX-512 kernels run (also softmax, LayerNorm and quantization).
+inline bool avx512_kernels() noexcept { return active_kernel_isa() >= KernelIsa::avx512; }
+
+/// The int8 kernel: AVX-512 VNNI where the AVX-512 kernels run and the CPU has VNNI, else the
+/// 256-bit kernel (AVX-VNNI when the CPU has it) wherever AVX2 is, else the portable loop.
+/// ALBERTNER_ISA=avx512 (AVX-512 without its dot-product extensions) or `avx2` leaves the 256-bit
+/// kernel, `portable` the loop.
+inline Int8Kernel active_int8_kernel() noexcept {
+  static const Int8Kernel kernel = [] {
 #if ALBERTNER_X86_KERNELS
     const char* forced = std::getenv("ALBERTNER_ISA");
-    return avx512_kernels() && __builtin_cpu_supports("avx512vnni") && !(forced && std::strcmp(forced, "avx512") == 0);
-#else
-    return false;
+    const bool portable = forced && std::strcmp(forced, "portable") == 0;
+    const bool no_dots = forced && std::strcmp(forced, "avx512") == 0;
+    if (avx512_kernels() && !no_dots && __builtin_cpu_supports("avx512vnni")) return Int8Kernel::avx512_vnni;
+    if (!portable && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+      // AVX-VNNI is CPUID leaf 7, subleaf 1, EAX bit 4; AVX2 above already says the OS saves ymm.
+      unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+      const bool avx_vnni = __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 4));
+      return avx_vnni ? Int8Kernel::avx_vnni : Int8Kernel::avx2;
+    }
 #endif
+    return Int8Kernel::portable;
   }();
-  return vnni;
+  return kernel;
 }
+
+/// Whether the int8 products read weights packed in panels (pack_panels_i8): every kernel but
+/// the portable loop.
+inline bool packed_int8_kernels() noexcept { return active_int8_kernel() != Int8Kernel::portable; }
 
 } // namespace detail
 
 /// The instruction set the encoder's kernels run with in this process.
 inline KernelIsa kernel_isa() noexcept { return detail::active_kernel_isa(); }
+
+/// The kernel that int8 model files run on in this process.
+inline Int8Kernel int8_kernel() noexcept { return detail::active_int8_kernel(); }
 
 } // namespace albertner

@@ -62,7 +62,7 @@ inline std::int64_t packed_size_i8(std::int64_t cols, std::int64_t depth) {
   return packed_size(cols, (depth + 3) / 4 * 4);
 }
 
-/// The int8 weight w[n, k] (row-major, leading dimension `ld`) for the VNNI kernel:
+/// The int8 weight w[n, k] (row-major, leading dimension `ld`) for the int8 kernels:
 /// out[p][k / 4][j][k % 4] = w[16 p + j, k] (one 32-bit lane holds the four weights that meet four
 /// activations; 0 past `cols` and past `depth`), and colsum[n] = sum over k of w[n, k] (0 past
 /// `cols`; packed_size(cols, 1) entries), which undoes the +128 of the unsigned activations.
@@ -90,7 +90,7 @@ inline void pack_panels_i8(const std::int8_t* w, std::int64_t ld, std::int64_t c
 /// `a_bf16` [rows, lda_bf16], a rounded to bf16 and padded to an even depth, which the caller
 /// fills first. Each epilogue step is skipped when absent: divisor 1, bias null, `fused_act`
 /// false, residual null. int8 weights (an int8 model file) come as `w_i8` [cols, depth] (ldw),
-/// the file's bytes, or, where VNNI runs, as `packed_i8` in pack_panels_i8's layout with
+/// the file's bytes, or, where a vectorized int8 kernel runs, as `packed_i8` in pack_panels_i8's layout with
 /// `w_colsum`; `w_scale` [cols] turns them back into values. Their left-hand side is `a_u8`
 /// [rows, lda_u8]: a quantized per row (quantize_rows_u8) plus 128, with `a_scale` [rows]. Then
 /// a . w = (sum over k of (a_u8 - 128) * w_i8) * a_scale[r] * w_scale[n], the sum exact in int32.

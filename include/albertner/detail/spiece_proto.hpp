@@ -1,11 +1,13 @@
 // Reads the one field of a serialized sentencepiece ModelProto that the sentencepiece library does
-// not expose through its installed headers: normalizer_spec.precompiled_charsmap.
+// not expose through its installed headers (normalizer_spec.precompiled_charsmap), and checks a
+// ModelProto before the library sees it.
 #pragma once
 
 #include "../status.hpp"
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace albertner {
@@ -17,6 +19,8 @@ public:
   ProtoReader(const unsigned char* data, std::size_t size) : p_(data), end_(data + size) {}
 
   bool done() const noexcept { return p_ == end_; }
+  /// Bytes not read yet.
+  std::size_t remaining() const noexcept { return static_cast<std::size_t>(end_ - p_); }
 
   /// Next field key; false on malformed input.
   bool read_key(std::uint32_t& field, std::uint32_t& wire_type) {
@@ -103,6 +107,53 @@ inline Result<std::string> spiece_precompiled_charsmap(const void* data, std::si
     }
   }
   return charsmap;
+}
+
+/// The ModelProto to hand to the sentencepiece library, which trusts its input in two places:
+/// its trie builder throws (an uncaught exception: an abort under -fno-exceptions) on a piece
+/// holding a NUL byte, and loading runs self_test_data through its normalizer, whose trie walk
+/// reads a corrupt charsmap unchecked. So pieces with NUL bytes are refused (as newer
+/// sentencepiece releases do) and self_test_data (field 4), which only checks sentencepiece's own
+/// encoder that the tokenizer does not use, is left out. Every other field is copied as it is.
+inline Result<std::string> spiece_for_sentencepiece(const void* data, std::size_t size) {
+  const auto bad = [] { return Error(errc::format, "spiece model: malformed protobuf"); };
+  std::string out;
+  out.reserve(size);
+  const auto* begin = static_cast<const unsigned char*>(data);
+  ProtoReader model(begin, size);
+  const unsigned char* field_start = begin;
+  std::size_t index = 0;
+  while (!model.done()) {
+    std::uint32_t field, wire;
+    if (!model.read_key(field, wire)) return bad();
+    if (field == 1 && wire == 2) { // SentencePiece; its field 1 is the piece
+      const unsigned char* record;
+      std::size_t record_size;
+      if (!model.read_bytes(record, record_size)) return bad();
+      ProtoReader piece(record, record_size);
+      while (!piece.done()) {
+        std::uint32_t f, w;
+        if (!piece.read_key(f, w)) return bad();
+        if (f == 1 && w == 2) {
+          const unsigned char* text;
+          std::size_t text_size;
+          if (!piece.read_bytes(text, text_size)) return bad();
+          if (std::memchr(text, 0, text_size))
+            return Error(errc::format, "spiece model: piece " + std::to_string(index) + " holds a NUL byte");
+        } else if (!piece.skip(w)) {
+          return bad();
+        }
+      }
+      ++index;
+    } else if (!model.skip(wire)) {
+      return bad();
+    }
+    const unsigned char* field_end = begin + (size - model.remaining());
+    if (field != 4)
+      out.append(reinterpret_cast<const char*>(field_start), static_cast<std::size_t>(field_end - field_start));
+    field_start = field_end;
+  }
+  return out;
 }
 
 } // namespace detail
