@@ -89,11 +89,10 @@ inline Int8Kernel active_int8_kernel() noexcept {
   static const Int8Kernel kernel = [] {
 #if ALBERTNER_X86_KERNELS
     const char* forced = std::getenv("ALBERTNER_ISA");
-    const bool portable = forced && std::strcmp(forced, "portable") == 0;
     const bool no_dots = forced && std::strcmp(forced, "avx512") == 0;
     if (avx512_kernels() && !no_dots && __builtin_cpu_supports("avx512vnni")) return Int8Kernel::avx512_vnni;
-    if (!portable && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-      // AVX-VNNI is CPUID leaf 7, subleaf 1, EAX bit 4; AVX2 above already says the OS saves ymm.
+    if (packed_kernels()) { // AVX2 and FMA at least, and not ruled out
+      // AVX-VNNI is CPUID leaf 7, subleaf 1, EAX bit 4; AVX2 already says the OS saves ymm.
       unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
       const bool avx_vnni = __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 4));
       return avx_vnni ? Int8Kernel::avx_vnni : Int8Kernel::avx2;
