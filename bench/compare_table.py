@@ -19,6 +19,10 @@ def forward_flops(seq):
     return seq * (170e6 + 0.037e6 * seq)
 
 
+def percent(pct):
+    return "n/a" if pct is None else f"{pct:.1f}%"
+
+
 def precision_of(engine):
     return engine.split(" ", 1)[1] if engine.startswith("albertner ") else "f32"
 
@@ -55,7 +59,7 @@ def main(raw_path, out_path):
             "max_ms": round(max(r["max_ms"] for r in rs), 3),
             "gflops": round(gflops, 2),
             "peak_gflops": peak[(precision, threads)],
-            "peak_pct": round(100 * gflops / peak[(precision, threads)], 1),
+            "peak_pct": round(100 * gflops / peak[(precision, threads)], 1) if peak[(precision, threads)] else None,
         }
     with open(out_path, "w") as f:
         for key in sorted(summary):
@@ -79,14 +83,14 @@ def main(raw_path, out_path):
     for threads, seq in sorted({(t, s) for _, t, s in summary}):
         ort = summary.get((ORT, threads, seq))
         cells = [str(threads), str(seq)]
-        cells += [f"{ort['median_ms']:.2f}", f"{ort['gflops']:.1f}", f"{ort['peak_pct']:.1f}%"] if ort else ["-"] * 3
+        cells += [f"{ort['median_ms']:.2f}", f"{ort['gflops']:.1f}", percent(ort['peak_pct'])] if ort else ["-"] * 3
         for e in ours:
             r = summary.get((e, threads, seq))
             if not r:
                 cells += ["-"] * 4
                 continue
             cells += [f"{r['median_ms']:.2f}", f"{r['median_ms'] / ort['median_ms']:.2f}" if ort else "-",
-                      f"{r['gflops']:.1f}", f"{r['peak_pct']:.1f}%"]
+                      f"{r['gflops']:.1f}", percent(r['peak_pct'])]
         print("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
     print()
     print(f"results: {out_path}")

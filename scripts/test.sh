@@ -38,8 +38,10 @@ record "dependencies (scripts/setup-deps.sh)" $?
 
 banner "configure + build ($build, Release, -Werror)"
 built=1
-# The benchmarks are built too (not run): they must keep compiling, warning-free.
-if cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DALBERTNER_WERROR=ON -DALBERTNER_BUILD_BENCH=ON \
+# The benchmarks are built too (not run): they must keep compiling, warning-free. -O2, not CMake's
+# -O3 for Release: the tests time nothing, and -O3 takes a third longer to compile them.
+if cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+     -DALBERTNER_WERROR=ON -DALBERTNER_BUILD_BENCH=ON \
      -DALBERTNER_BUILD_TESTS=ON -DALBERTNER_BUILD_TOOLS=ON -DALBERTNER_SHARED_DIR="$SHARED"; then
   cmake --build "$build" -j "$jobs"
   built=$?
@@ -94,7 +96,7 @@ if [ "${ASAN:-1}" = 0 ]; then
 else
   asan=build-asan
   asan_flags="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-  asan_exclude="*golden base*,*golden/base*,pipeline (*,*test F1 equals*"
+  asan_exclude="*golden base*,*golden/base*,pipeline (*,*test F1 equals*,*a 1 MB text*"
   start=$(date +%s)
   asan_built=1
   # -g1 (line tables): reports keep file:line, the build takes a third less than with -g.

@@ -8,9 +8,11 @@
 #if ALBERTNER_X86_KERNELS
 
 #include "matmul_f32.hpp"
+#include "polynomials.hpp"
 
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -40,14 +42,14 @@ inline __mmask16 lanes(std::int64_t n) {
 /// an exact scaling by 2^n (vscalefps), which also gives denormals, 0 and inf where expf does.
 /// NaN stays NaN (the clamps keep their NaN operand second).
 ALBERTNER_AVX512 inline __m512 exp(__m512 x) {
-  const __m512 clamped = _mm512_min_ps(_mm512_set1_ps(88.7228394f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(clamped, _mm512_set1_ps(1.44269504088896341f)),
+  const __m512 clamped = _mm512_min_ps(_mm512_set1_ps(kExpHighest), _mm512_max_ps(_mm512_set1_ps(kExpLowest), x));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(clamped, _mm512_set1_ps(kLog2e)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), clamped); // ln2's high bits: exact product
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-06f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-  for (float c : {1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f})
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2High), clamped); // an exact product
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Low), r);
+  __m512 p = _mm512_set1_ps(kExpTaylor[0]);
+  for (std::size_t i = 1; i < sizeof kExpTaylor / sizeof(float); ++i)
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExpTaylor[i]));
   return _mm512_scalef_ps(p, n);
 }
 
@@ -71,15 +73,14 @@ ALBERTNER_AVX512 inline __m512 activate(activation act, __m512 x) {
     return x_sigmoid_2u(x, _mm512_mul_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.7978845608f)), poly));
   }
   case activation::gelu: {
-    // x * (1 - erfc(x / sqrt 2) / 2), erfc from the Chebyshev fit of Numerical Recipes (erfcc,
-    // fractional error < 1.2e-7 everywhere), so small GELU outputs keep their relative precision.
+    // x * (1 - erfc(x / sqrt 2) / 2) with kErfcChebyshev, so small GELU outputs keep their
+    // relative precision.
     const __m512 z = _mm512_abs_ps(_mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752440f)));
     const __m512 t =
         _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(_mm512_set1_ps(0.5f), z, _mm512_set1_ps(1.0f)));
-    __m512 p = _mm512_set1_ps(0.17087277f);
-    for (float c : {-0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f, -0.18628806f, 0.09678418f, 0.37409196f,
-                    1.00002368f, -1.26551223f})
-      p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(c));
+    __m512 p = _mm512_set1_ps(kErfcChebyshev[0]);
+    for (std::size_t i = 1; i < sizeof kErfcChebyshev / sizeof(float); ++i)
+      p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(kErfcChebyshev[i]));
     const __m512 half_erfc_abs = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), t), exp(_mm512_fnmadd_ps(z, z, p)));
     // x >= 0: erfc(z) = ans; x < 0: erfc = 2 - ans, so the factor is ans / 2.
     const __mmask16 negative = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);

@@ -1,8 +1,8 @@
 // fp32 building blocks of the encoder: the matrix product with its epilogue, softmax rows and
 // multi-head self-attention over row-major [tokens, features] activations. Each entry point runs
-// the AVX-512 kernel when the CPU has it (detail/isa.hpp), the AVX2 one for the products where it
-// has that, and the portable Eigen code otherwise;
-// int8 products run on the int8 kernel the CPU has (AVX-512 VNNI, AVX-VNNI, AVX2 or a loop).
+// the AVX-512 kernel when the CPU has it (detail/isa.hpp), else the AVX2 one where it has that,
+// else the portable Eigen code; int8 products run on the int8 kernel the CPU has (AVX-512 VNNI,
+// AVX-VNNI, AVX2 or a loop).
 #pragma once
 
 #include "activations.hpp"
@@ -101,15 +101,13 @@ inline void matmul(const MatmulF32& m, std::int64_t n_begin, std::int64_t n_end)
   const std::int64_t p_begin = n_begin / kPanelWidth, p_end = (n_end + kPanelWidth - 1) / kPanelWidth;
   if (m.packed_i8) {
     if (active_int8_kernel() == Int8Kernel::avx512_vnni) return avx512::matmul<Dot::int8>(m, p_begin, p_end);
-    if (active_int8_kernel() == Int8Kernel::avx_vnni) avx2::matmul_int8_sums<true>(m, p_begin, p_end);
-    else avx2::matmul_int8_sums<false>(m, p_begin, p_end);
-    return portable_epilogue(m, n_begin, n_end);
+    if (active_int8_kernel() == Int8Kernel::avx_vnni) return avx2::matmul_int8<true>(m, p_begin, p_end);
+    return avx2::matmul_int8<false>(m, p_begin, p_end);
   }
   if (m.packed_bf16) return avx512::matmul<Dot::bf16>(m, p_begin, p_end);
   if (m.packed) {
     if (avx512_kernels()) return avx512::matmul<Dot::f32>(m, p_begin, p_end);
-    avx2::matmul_f32_sums(m, p_begin, p_end);
-    return portable_epilogue(m, n_begin, n_end);
+    return avx2::matmul_f32(m, p_begin, p_end);
   }
 #endif
   if (m.w_i8) return matmul_portable_int8(m, n_begin, n_end);
@@ -151,11 +149,12 @@ inline void quantize_rows_u8_portable(const float* a, std::int64_t rows, std::in
   }
 }
 
-/// quantize_rows_u8_portable, vectorized where the AVX-512 kernels run (the same bytes).
+/// quantize_rows_u8_portable, vectorized where the AVX-512 or AVX2 kernels run (the same bytes).
 inline void quantize_rows_u8(const float* a, std::int64_t rows, std::int64_t cols, std::int64_t lda, std::uint8_t* out,
                              std::int64_t ld, float* scales) {
 #if ALBERTNER_X86_KERNELS
   if (avx512_kernels()) return avx512::quantize_rows_u8(a, rows, cols, lda, out, ld, scales);
+  if (packed_kernels()) return avx2::quantize_rows_u8(a, rows, cols, lda, out, ld, scales);
 #endif
   quantize_rows_u8_portable(a, rows, cols, lda, out, ld, scales);
 }
@@ -211,6 +210,7 @@ inline std::pair<std::int64_t, std::int64_t> column_share(std::int64_t cols, std
 inline void softmax_rows(float* x, std::int64_t rows, std::int64_t cols, std::int64_t ld) {
 #if ALBERTNER_X86_KERNELS
   if (avx512_kernels()) return avx512::softmax_rows(x, rows, cols, ld);
+  if (packed_kernels()) return avx2::softmax_rows(x, rows, cols, ld);
 #endif
   for (std::int64_t r = 0; r < rows; ++r) {
     Eigen::Map<Eigen::ArrayXf> row(x + r * ld, cols);

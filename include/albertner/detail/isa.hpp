@@ -17,8 +17,8 @@
 namespace albertner {
 
 /// The kernels' instruction set. `portable` is plain C++ over Eigen (whatever the compiler flags
-/// give it) and exists on every platform; `avx2` (AVX2 and FMA) runs the matrix products with
-/// 256-bit kernels and the rest portably; `avx512` needs AVX-512 F/DQ/BW/VL and FMA;
+/// give it) and exists on every platform; `avx2` (AVX2 and FMA) runs the matrix products, their
+/// epilogues, softmax and LayerNorm with 256-bit kernels; `avx512` needs AVX-512 F/DQ/BW/VL and FMA;
 /// `avx512_bf16` is `avx512` plus the BF16 dot products that bf16 model files run on (fp32
 /// files compute the same on both).
 enum class KernelIsa { portable, avx2, avx512, avx512_bf16 };
@@ -75,7 +75,8 @@ inline KernelIsa active_kernel_isa() noexcept {
   return isa;
 }
 
-/// Whether the fp32 products read weights packed in panels (every kernel but the portable one).
+/// Whether the vectorized kernels run, AVX2 or AVX-512 (every kernel but the portable one): the
+/// fp32 products read weights packed in panels, softmax, LayerNorm and quantization are vectorized.
 inline bool packed_kernels() noexcept { return active_kernel_isa() != KernelIsa::portable; }
 
 /// Whether the AVX-512 kernels run (also softmax, LayerNorm and quantization).

@@ -1,6 +1,7 @@
 // LayerNorm over the last dimension, as torch.nn.LayerNorm computes it at inference.
 #pragma once
 
+#include "avx2_kernels.hpp"
 #include "avx512_kernels.hpp"
 #include "isa.hpp"
 
@@ -33,11 +34,13 @@ inline void layer_norm_rows_portable(float* x, std::int64_t rows, std::int64_t c
   }
 }
 
-/// Dispatches to the AVX-512 kernel (same math, moments in double 8 lanes at a time) where present.
+/// Dispatches to the AVX-512 or AVX2 kernel (same math, moments in double 8 or 4 lanes at a time)
+/// where present.
 inline void layer_norm_rows(float* x, std::int64_t rows, std::int64_t cols, const float* gamma, const float* beta,
                             double eps) noexcept {
 #if ALBERTNER_X86_KERNELS
   if (avx512_kernels()) return avx512::layer_norm_rows(x, rows, cols, gamma, beta, eps);
+  if (packed_kernels()) return avx2::layer_norm_rows(x, rows, cols, gamma, beta, eps);
 #endif
   layer_norm_rows_portable(x, rows, cols, gamma, beta, eps);
 }
