@@ -104,7 +104,8 @@ struct Fixture {
   std::vector<std::unique_ptr<Workspace>> workspaces;
   std::vector<std::int64_t> long_ids; // [CLS] + more than max(kLengths) tokens of repeated kSentence
   std::map<std::int64_t, std::string> texts;
-  double peak_gflops = 0.0; // 0: no AVX-512 here, peak% is not reported
+  double peak_gflops = 0.0;                          // 0: no AVX2 or AVX-512 here, peak% is not reported
+  std::vector<albertner::ConllSentence> conll_valid; // SHARED/data/conll2003/valid.txt, when present
   // The (T, batch) whose forward() each workspace last ran: the per-step benchmarks that follow
   // with the same shape skip their warm-up forward().
   std::vector<std::pair<std::int64_t, std::int64_t>> forwarded;
@@ -290,6 +291,30 @@ void bench_tokenize(benchmark::State& state) {
   report(state, now_seconds() - start, 0.0, static_cast<double>(s.batch * token_count(text)), s.threads);
 }
 
+// The tokenizer alone over every CoNLL-2003 validation sentence, as text (its words joined by
+// spaces, as `albertner tag` would get it; state.range(0) = 0) or as words (`eval`'s input, 1).
+void bench_tokenize_conll(benchmark::State& state) {
+  const bool words = state.range(0) == 1;
+  std::vector<std::string> texts;
+  for (const albertner::ConllSentence& s : fixture->conll_valid) {
+    std::string text;
+    for (const std::string& w : s.words) text += (text.empty() ? "" : " ") + w;
+    texts.push_back(text);
+  }
+  std::int64_t tokens = 0;
+  for (auto _ : state)
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      auto e = words ? tokenizer().encode_words(fixture->conll_valid[i].words) : tokenizer().encode(texts[i]);
+      if (!e.ok()) return state.SkipWithError(e.error().what().c_str());
+      tokens += static_cast<std::int64_t>(e->ids.size());
+      benchmark::DoNotOptimize(e->ids.data());
+    }
+  const double iterations = static_cast<double>(state.iterations());
+  state.counters["sentences/s"] =
+      benchmark::Counter(iterations * static_cast<double>(texts.size()), benchmark::Counter::kIsRate);
+  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
+}
+
 void bench_decode(benchmark::State& state) {
   const Shape s = shape_of(state);
   albertner::Tagger<float>& tagger = *fixture->taggers[0];
@@ -370,6 +395,12 @@ void register_benchmarks() {
         }
         add("tagger/tag", bench_tag, T, batch, threads);
       }
+  if (!fixture->conll_valid.empty())
+    for (const char* form : {"text", "words"})
+      benchmark::RegisterBenchmark((std::string("tokenize/conll_valid/") + form).c_str(), bench_tokenize_conll)
+          ->Arg(std::string(form) == "words" ? 1 : 0)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
 }
 
 std::string format_double(double v) {
@@ -445,6 +476,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   f.long_ids.assign(long_encoding->ids.begin(), long_encoding->ids.end());
+  const std::string valid = std::string(ALBERTNER_SHARED_DIR) + "/data/conll2003/valid.txt";
+  if (auto sentences = albertner::read_conll(valid); sentences.ok()) f.conll_valid = std::move(*sentences);
+  else std::printf("stages: tokenize/conll_valid skipped: %s\n", sentences.error().what().c_str());
 
   const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
   if (avx512 || (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {

@@ -632,6 +632,37 @@ TEST_CASE("cli logits: errors") {
   for (int i = 0; i < 62; ++i) row64 += ",5";
   row64 += ",3]";
   check_ok({"logits", *model}, "{\"input_ids\": [" + row64 + "]}");
+
+  // A model file whose classifier bias holds NaN (a converter refuses it; a file made elsewhere
+  // may hold it): JSON has no NaN, so the command fails rather than print "nan".
+  std::string bytes;
+  {
+    auto st = albertner::SafeTensors::open(*model);
+    REQUIRE(st.ok());
+    const albertner::TensorView* bias = st->find("classifier.bias");
+    REQUIRE(bias);
+    FILE* f = std::fopen(model->c_str(), "rb");
+    REQUIRE(f);
+    bytes.resize(static_cast<std::size_t>(std::filesystem::file_size(*model)));
+    CHECK(std::fread(&bytes[0], 1, bytes.size(), f) == bytes.size());
+    std::fclose(f);
+    // The data section follows the 8-byte header length and the header; with no holes allowed,
+    // its first byte is the lowest tensor address.
+    std::uint64_t header = 0;
+    for (int i = 7; i >= 0; --i) header = header << 8 | static_cast<unsigned char>(bytes[std::size_t(i)]);
+    const std::uint8_t* first = bias->data;
+    for (const albertner::TensorView& t : st->tensors()) first = std::min(first, t.data);
+    const float nan = std::nanf("");
+    std::memcpy(&bytes[8 + header + static_cast<std::size_t>(bias->data - first)], &nan, sizeof nan);
+  }
+  const std::string poisoned = scratch() + "/nan-bias.safetensors";
+  FILE* f = std::fopen(poisoned.c_str(), "wb");
+  REQUIRE(f);
+  CHECK(std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size());
+  std::fclose(f);
+  Output o = cli({"logits", poisoned}, "{\"input_ids\": [[2, 10, 3]]}");
+  check_fails(o, "NaN weights");
+  CHECK(o.err.find("logits at batch row 0, position 0, column 0 is not finite") != std::string::npos);
 }
 
 TEST_CASE("cli bench: one JSON line per length, in ort.mjs's key order; lengths past the model's limit fail") {
@@ -824,6 +855,12 @@ TEST_CASE("cli tag: json, all aggregations") {
   Output one = check_ok({"tag", *model}, kSentence + "\n");
   CHECK(parse(one.out).dump() == parse(check_ok({"tag", *model, kSentence}).out).dump());
   CHECK(check_ok({"tag", *model}, std::string()).out == "[]\n");
+  // A model file under any name is the model, not text; a missing .safetensors name is an error.
+  const std::string renamed = scratch() + "/tiny-model.bin";
+  std::filesystem::copy_file(*model, renamed, std::filesystem::copy_options::overwrite_existing);
+  CHECK(parse(check_ok({"tag", renamed, kSentence}).out).dump() ==
+        parse(check_ok({"tag", *model, kSentence}).out).dump());
+  check_fails(cli({"tag", scratch() + "/missing.safetensors", kSentence}), "missing model");
 }
 
 TEST_CASE("cli tag: against Hugging Face's pipeline (golden/pipeline on golden/base), every aggregation") {

@@ -4,12 +4,12 @@
 // - `albertner tag --format jsonl` / `albertner tokenize` stdin: one {"text": ...} or
 //   {"words": [...]} object per line → Tagger::tag_batch / Tokenizer::encode(_words), and the
 //   entity JSON the CLI prints from the result must parse back to the same strings.
-// The CLI's own shape reading (read_matrix in tools/albertner/logits.cpp) lives in an anonymous
-// namespace of a CLI11 program built with exceptions, so it cannot be linked here: the same rules
-// are restated below and the library functions it calls are what is fuzzed.
+// The logits input is read by the CLI's own code (tools/albertner/logits_input.hpp, apart from
+// CLI11 for this purpose).
 #include <albertner/albertner.hpp>
 #include <albertner/converter.hpp>
 
+#include "../../tools/albertner/logits_input.hpp"
 #include "fuzz_common.hpp"
 
 #include <cstddef>
@@ -29,37 +29,14 @@ namespace {
 std::vector<std::uint8_t> model_bytes; // the converted golden tiny model, read into memory
 std::unique_ptr<Tagger<float>> tagger;
 
-// tools/albertner/logits.cpp read_matrix: a non-empty [B][T] array of integer rows of equal length.
-bool read_matrix(const Json& root, const char* key, std::vector<std::int64_t>& out, std::int64_t& rows,
-                 std::int64_t& cols) {
-  const Json* m = root.find(key);
-  if (!m || !m->is_array() || m->size() == 0) return false;
-  rows = static_cast<std::int64_t>(m->size());
-  cols = -1;
-  for (const Json& row : m->items()) {
-    if (!row.is_array()) return false;
-    if (cols >= 0 && static_cast<std::int64_t>(row.size()) != cols) return false;
-    cols = static_cast<std::int64_t>(row.size());
-    for (const Json& v : row.items()) {
-      if (!v.is_integer()) return false;
-      out.push_back(v.as_int());
-    }
-  }
-  return true;
-}
-
 void logits(const Json& root) {
-  std::vector<std::int64_t> ids, mask, types;
-  std::int64_t B = 0, T = 0, b2 = 0, t2 = 0;
-  if (!read_matrix(root, "input_ids", ids, B, T)) return;
-  if (root.find("attention_mask") && (!read_matrix(root, "attention_mask", mask, b2, t2) || b2 != B || t2 != T)) return;
-  if (root.find("token_type_ids") && (!read_matrix(root, "token_type_ids", types, b2, t2) || b2 != B || t2 != T)) return;
-  EncoderInput in;
-  in.batch = B;
-  in.seq_len = T;
-  in.input_ids = ids.empty() ? nullptr : ids.data();
-  in.attention_mask = mask.empty() ? nullptr : mask.data();
-  in.token_type_ids = types.empty() ? nullptr : types.data();
+  auto input = albertner_cli::read_logits_input(root);
+  if (!input.ok()) {
+    FUZZ_CHECK(input.error().code() == errc::invalid_input);
+    return;
+  }
+  const std::int64_t B = input->batch, T = input->seq_len;
+  const EncoderInput in = input->encoder_input();
   Encoder<float>::Workspace ws;
   auto out = tagger->encoder().forward(in, ws);
   if (!out.ok()) {

@@ -37,7 +37,7 @@ sanitize=(-fno-exceptions -fno-rtti -fsanitize=fuzzer,address,undefined -fno-san
 
 # Rebuilds BIN from SRC when a header or the source is newer than it.
 stale() { # BIN SRC
-  [ ! -x "$1" ] || [ -n "$(find include tests/fuzz tests/*.hpp -newer "$1" -print -quit)" ]
+  [ ! -x "$1" ] || [ -n "$(find include tests/fuzz tests/*.hpp tools/albertner/logits_input.hpp -newer "$1" -print -quit)" ]
 }
 
 echo "fuzz: building into $build/bin with $($cxx --version | head -n 1)"

@@ -14,11 +14,13 @@ struct TagArgs {
   std::size_t window = 0, overlap = albertner::TaggerOptions::auto_size, batch = 8, threads = 1;
 };
 
-// The first positional is the model when it names a .safetensors file; otherwise every
-// positional is text and the bundled model (or $ALBERTNER_MODEL) tags it.
-bool ends_with_safetensors(const std::string& s) {
+// The first positional is the model when it ends in .safetensors (a missing one is then an error,
+// not text) or names an existing file; otherwise every positional is text and the bundled model
+// (or $ALBERTNER_MODEL) tags it.
+bool names_model(const std::string& s) {
   const std::string suffix = ".safetensors";
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  const bool named = s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return named || albertner::detail::file_exists(s);
 }
 
 std::string default_model() {
@@ -145,7 +147,7 @@ int run_tag(const TagArgs& a) {
 
   std::vector<std::string> texts = a.texts;
   std::string model = default_model();
-  if (!texts.empty() && ends_with_safetensors(texts.front())) {
+  if (!texts.empty() && names_model(texts.front())) {
     model = texts.front();
     texts.erase(texts.begin());
   }

@@ -378,7 +378,7 @@ def main():
     p.add_argument("--hidden-size", type=int, default=256)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--intermediate-size", type=int, default=1024)
-    p.add_argument("--layers", type=int, default=8)
+    p.add_argument("--layers", type=int, default=6)
     p.add_argument("--max-position", type=int, default=256)
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--epochs", type=int, default=8)
