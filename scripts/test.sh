@@ -90,7 +90,7 @@ note=""
 if grep -q 'clang++ skipped' "$build/embedded.log"; then note="clang++ not installed: g++ only"; fi
 record "embedded (tests/embedded/run.sh)" "$embedded_rc" "$note"
 
-banner "sanitizers: ASan + UBSan, whole suite (build-asan, Debug -O1)"
+banner "sanitizers: ASan + UBSan, whole suite (build-asan, Debug -O0)"
 if [ "${ASAN:-1}" = 0 ]; then
   echo "skipped (ASAN=0)"
 else
@@ -99,8 +99,10 @@ else
   asan_exclude="*golden base*,*golden/base*,pipeline (*,*test F1 equals*,*a 1 MB text*"
   start=$(date +%s)
   asan_built=1
-  # -g1 (line tables): reports keep file:line, the build takes a third less than with -g.
-  if cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
+  # -g1 (line tables): reports keep file:line, the build takes a third less than with -g. -O0: the
+  # build takes 45 % less than at -O1 (each test file compiles the library's inline code again,
+  # over a minute a file at -O1), the tests about twice as long: minutes less in all.
+  if cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
        -DCMAKE_CXX_FLAGS="$asan_flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
        -DALBERTNER_BUILD_TESTS=ON -DALBERTNER_BUILD_TOOLS=ON -DALBERTNER_SHARED_DIR="$SHARED"; then
     cmake --build "$asan" -j "$jobs"
