@@ -607,7 +607,8 @@ TEST_CASE(
     "sums scaled, even for the largest products; quantizing rows gives the same bytes vectorized") {
   using albertner::detail::MatmulF32;
   // 37 rows cross the row tiles, 45 columns leave a partial panel, depth 35 a partial quad; row
-  // 3 is all zero, row 5 holds infinities and a NaN (counted as 0).
+  // 3 is all zero, row 4 so small that 127 / its largest magnitude is infinite (its zeros must stay
+  // 0), row 5 holds infinities and a NaN (counted as 0).
   const std::int64_t rows = 37, cols = 45, depth = 35, ld = 36;
   std::mt19937 rng(9);
   std::normal_distribution<float> dist(0.0f, 1.0f);
@@ -615,7 +616,10 @@ TEST_CASE(
       w_scale(static_cast<std::size_t>(cols));
   std::vector<std::int8_t> w(static_cast<std::size_t>(cols * depth));
   for (float& x : a) x = dist(rng);
-  for (std::int64_t k = 0; k < depth; ++k) a[std::size_t(3 * depth + k)] = 0.0f;
+  for (std::int64_t k = 0; k < depth; ++k) {
+    a[std::size_t(3 * depth + k)] = 0.0f;
+    a[std::size_t(4 * depth + k)] = k % 3 ? 1e-38f : 0.0f;
+  }
   a[5 * depth + 1] = std::numeric_limits<float>::infinity();
   a[5 * depth + 2] = -std::numeric_limits<float>::infinity();
   a[5 * depth + 3] = std::numeric_limits<float>::quiet_NaN();

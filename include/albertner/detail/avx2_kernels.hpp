@@ -4,7 +4,8 @@
 // else exact products from AVX2's 16-bit multiply-adds, and softmax rows, LayerNorm and the int8
 // quantization of activations. They read the weights packed as for the AVX-512 kernels
 // (pack_panels, pack_panels_i8), a 16-column panel as two registers, and compute what those do:
-// the same sums in the same order, the same exp, GELU and epilogue.
+// the products' sums in the same order, the same exp, GELU and epilogue; softmax and LayerNorm
+// sum their rows over 8 (4) lanes where AVX-512 uses 16 (8), so those may differ in the last bit.
 #pragma once
 
 #include "isa.hpp"
@@ -171,42 +172,12 @@ ALBERTNER_AVX2 inline void matmul_f32(const MatmulF32& m, std::int64_t p_begin, 
   }
 }
 
-/// Rows [r0, r0 + R) of panel p (16 columns as two halves of 8) of the int8 product m, epilogue
-/// included. Each step dots a quad of activations with a quad of weights per lane. VNNI: one
-/// vpdpbusd of the unsigned activations (q + 128), then 128 * colsum off. Without: q * w as
-/// |w| * (q * sign(w)) with vpmaddubsw, whose 16-bit pair sums cannot saturate here (|q| <= 127,
-/// |w| <= 128: at most 2 * 128 * 127 = 32512), then vpmaddwd into int32.
+/// The epilogue of rows [r0, r0 + R) of panel p (16 columns as two halves of 8) of the int8
+/// product m: acc holds their int32 sums (with VNNI, of the unsigned activations q + 128, so
+/// 128 * colsum too much), scaled by both scales, then avx2::finish.
 template <int R, bool Vnni>
-ALBERTNER_AVX2_INT8 inline void tile_int8(const MatmulF32& m, std::int64_t r0, std::int64_t p) {
-  const std::int64_t steps = (m.depth + 3) / 4;
-  const auto* panel = reinterpret_cast<const unsigned char*>(m.packed_i8) + p * steps * 4 * kPanelWidth;
-  const unsigned char* a = m.a_u8 + r0 * m.lda_u8;
-  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80)), ones = _mm256_set1_epi16(1);
-  __m256i acc[R][2];
-  for (auto& row : acc) row[0] = row[1] = _mm256_setzero_si256();
-  for (std::int64_t k = 0; k < steps; ++k, panel += 4 * kPanelWidth) {
-    const __m256i w[2] = {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel)),
-                          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 32))};
-    __m256i magnitude[2];
-    if constexpr (!Vnni) magnitude[0] = _mm256_abs_epi8(w[0]), magnitude[1] = _mm256_abs_epi8(w[1]);
-#pragma GCC unroll 4
-    for (int i = 0; i < R; ++i) {
-      std::uint32_t bits;
-      std::memcpy(&bits, a + i * m.lda_u8 + 4 * k, sizeof bits);
-      const __m256i x = _mm256_set1_epi32(static_cast<int>(bits));
-      if constexpr (Vnni) {
-        acc[i][0] = _mm256_dpbusd_avx_epi32(acc[i][0], x, w[0]);
-        acc[i][1] = _mm256_dpbusd_avx_epi32(acc[i][1], x, w[1]);
-      } else {
-        const __m256i q = _mm256_xor_si256(x, flip); // q + 128 -> q as signed bytes
-#pragma GCC unroll 2
-        for (int h = 0; h < 2; ++h) {
-          const __m256i pairs = _mm256_maddubs_epi16(magnitude[h], _mm256_sign_epi8(q, w[h]));
-          acc[i][h] = _mm256_add_epi32(acc[i][h], _mm256_madd_epi16(pairs, ones));
-        }
-      }
-    }
-  }
+ALBERTNER_AVX2 inline void finish_int8(const MatmulF32& m, const __m256i (&acc)[R][2], std::int64_t r0,
+                                       std::int64_t p) {
   for (int h = 0; h < 2; ++h) {
     const std::int64_t n0 = p * kPanelWidth + 8 * h;
     if (n0 >= m.cols) break;
@@ -222,18 +193,86 @@ ALBERTNER_AVX2_INT8 inline void tile_int8(const MatmulF32& m, std::int64_t r0, s
   }
 }
 
+/// Where panel p of an int8 product's packed weights starts.
+inline const unsigned char* int8_panel(const MatmulF32& m, std::int64_t p) {
+  return reinterpret_cast<const unsigned char*>(m.packed_i8) + p * ((m.depth + 3) / 4) * 4 * kPanelWidth;
+}
+
+/// Rows [r0, r0 + R) of panel p of the int8 product m on AVX2 alone, epilogue included: q * w as
+/// |w| * (q * sign(w)) with vpmaddubsw, whose 16-bit pair sums cannot saturate here (|q| <= 127,
+/// |w| <= 128: at most 2 * 128 * 127 = 32512), then vpmaddwd into int32. Compiled for AVX2 and FMA
+/// only, apart from tile_int8_vnni: under `avxvnni`, Clang turns vpmaddwd + vpaddd into the AVX-VNNI
+/// vpdpwssd, which CPUs without it cannot run.
+template <int R>
+ALBERTNER_AVX2 inline void tile_int8(const MatmulF32& m, std::int64_t r0, std::int64_t p) {
+  const std::int64_t steps = (m.depth + 3) / 4;
+  const unsigned char* panel = int8_panel(m, p);
+  const unsigned char* a = m.a_u8 + r0 * m.lda_u8;
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80)), ones = _mm256_set1_epi16(1);
+  __m256i acc[R][2];
+  for (auto& row : acc) row[0] = row[1] = _mm256_setzero_si256();
+  for (std::int64_t k = 0; k < steps; ++k, panel += 4 * kPanelWidth) {
+    const __m256i w[2] = {_mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel)),
+                          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 32))};
+    const __m256i magnitude[2] = {_mm256_abs_epi8(w[0]), _mm256_abs_epi8(w[1])};
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) {
+      std::uint32_t bits;
+      std::memcpy(&bits, a + i * m.lda_u8 + 4 * k, sizeof bits);
+      const __m256i q = _mm256_xor_si256(_mm256_set1_epi32(static_cast<int>(bits)), flip); // q + 128 -> q
+#pragma GCC unroll 2
+      for (int h = 0; h < 2; ++h) {
+        const __m256i pairs = _mm256_maddubs_epi16(magnitude[h], _mm256_sign_epi8(q, w[h]));
+        acc[i][h] = _mm256_add_epi32(acc[i][h], _mm256_madd_epi16(pairs, ones));
+      }
+    }
+  }
+  finish_int8<R, false>(m, acc, r0, p);
+}
+
+/// tile_int8 with AVX-VNNI: each step one vpdpbusd of the unsigned activations (q + 128) per
+/// half panel, the same int32 sums once 128 * colsum is taken off.
+template <int R>
+ALBERTNER_AVX2_INT8 inline void tile_int8_vnni(const MatmulF32& m, std::int64_t r0, std::int64_t p) {
+  const std::int64_t steps = (m.depth + 3) / 4;
+  const unsigned char* panel = int8_panel(m, p);
+  const unsigned char* a = m.a_u8 + r0 * m.lda_u8;
+  __m256i acc[R][2];
+  for (auto& row : acc) row[0] = row[1] = _mm256_setzero_si256();
+  for (std::int64_t k = 0; k < steps; ++k, panel += 4 * kPanelWidth) {
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel)),
+                  w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + 32));
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) {
+      std::uint32_t bits;
+      std::memcpy(&bits, a + i * m.lda_u8 + 4 * k, sizeof bits);
+      const __m256i x = _mm256_set1_epi32(static_cast<int>(bits));
+      acc[i][0] = _mm256_dpbusd_avx_epi32(acc[i][0], x, w0);
+      acc[i][1] = _mm256_dpbusd_avx_epi32(acc[i][1], x, w1);
+    }
+  }
+  finish_int8<R, true>(m, acc, r0, p);
+}
+
+/// One int8 tile of R rows: tile_int8_vnni or tile_int8.
+template <int R, bool Vnni>
+ALBERTNER_AVX2 inline void int8_tile(const MatmulF32& m, std::int64_t r0, std::int64_t p) {
+  if constexpr (Vnni) tile_int8_vnni<R>(m, r0, p);
+  else tile_int8<R>(m, r0, p);
+}
+
 /// Panels [p_begin, p_end) of the int8 product m (m.packed_i8, m.w_colsum set). Without VNNI
 /// three rows per tile: four would not leave the sixteen registers enough.
 template <bool Vnni>
-ALBERTNER_AVX2_INT8 inline void matmul_int8(const MatmulF32& m, std::int64_t p_begin, std::int64_t p_end) {
+ALBERTNER_AVX2 inline void matmul_int8(const MatmulF32& m, std::int64_t p_begin, std::int64_t p_end) {
   constexpr int kRows = Vnni ? 4 : 3;
   for (std::int64_t p = p_begin; p < p_end; ++p) {
     std::int64_t r = 0;
-    for (; r + kRows <= m.rows; r += kRows) tile_int8<kRows, Vnni>(m, r, p);
+    for (; r + kRows <= m.rows; r += kRows) int8_tile<kRows, Vnni>(m, r, p);
     switch (m.rows - r) {
-    case 1: tile_int8<1, Vnni>(m, r, p); break;
-    case 2: tile_int8<2, Vnni>(m, r, p); break;
-    case 3: tile_int8<3, Vnni>(m, r, p); break;
+    case 1: int8_tile<1, Vnni>(m, r, p); break;
+    case 2: int8_tile<2, Vnni>(m, r, p); break;
+    case 3: int8_tile<3, Vnni>(m, r, p); break;
     default: break;
     }
   }

@@ -132,7 +132,8 @@ inline void round_rows_bf16(const float* a, std::int64_t rows, std::int64_t cols
 /// The left-hand side of an int8 product: each of `rows` rows of a ([rows, cols], leading
 /// dimension lda) scaled so that its largest magnitude is 127 (scales[r] = that magnitude / 127,
 /// 0 for a zero row), rounded to nearest, plus 128, into out ([rows, ld], ld >= cols, the rest
-/// 128, i.e. 0). Non-finite values count as 0.
+/// 128, i.e. 0). Non-finite values count as 0, and so does 0 times an infinite inverse (a row of
+/// magnitudes below about 4e-37), as in the vector kernels.
 inline void quantize_rows_u8_portable(const float* a, std::int64_t rows, std::int64_t cols, std::int64_t lda,
                                       std::uint8_t* out, std::int64_t ld, float* scales) {
   for (std::int64_t r = 0; r < rows; ++r, a += lda, out += ld) {
@@ -143,6 +144,7 @@ inline void quantize_rows_u8_portable(const float* a, std::int64_t rows, std::in
     const float inverse = top > 0.0f ? 127.0f / top : 0.0f;
     for (std::int64_t c = 0; c < ld; ++c) {
       float v = c < cols && std::isfinite(a[c]) ? std::nearbyint(a[c] * inverse) : 0.0f;
+      if (std::isnan(v)) v = 0.0f;
       v = std::min(127.0f, std::max(-127.0f, v));
       out[c] = static_cast<std::uint8_t>(static_cast<int>(v) + 128);
     }
