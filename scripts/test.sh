@@ -101,7 +101,7 @@ else
   asan_built=1
   # -g1 (line tables): reports keep file:line, the build takes a third less than with -g. -O0: the
   # build takes 45 % less than at -O1 (each test file compiles the library's inline code again,
-  # over a minute a file at -O1), the tests about twice as long: minutes less in all.
+  # over a minute a file at -O1), the tests about three times as long: minutes less in all.
   if cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
        -DCMAKE_CXX_FLAGS="$asan_flags" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
        -DALBERTNER_BUILD_TESTS=ON -DALBERTNER_BUILD_TOOLS=ON -DALBERTNER_SHARED_DIR="$SHARED"; then
