@@ -1,6 +1,7 @@
-// CoNLL-2003 evaluation: reading CoNLL column files, entity-level scoring exactly as conlleval and
-// seqeval's default mode chunk tags (IOB1 and IOB2 alike), and word-level predictions from a
-// Tagger (each word's tag is the argmax of its first sub-token). Rules in docs/evaluation.md.
+// CoNLL-2003 evaluation: reading CoNLL column files, entity-level scoring exactly as seqeval's
+// default mode chunks tags (IOB1 and IOB2 alike; conlleval's rules too on B/I/O tags, not on
+// IOBES), and word-level predictions from a Tagger (each word's tag is the argmax of its first
+// sub-token). Rules in docs/evaluation.md.
 #pragma once
 
 #include "detail/mapped_file.hpp"
@@ -179,14 +180,14 @@ inline void split_conll_tag(const std::string& tag, char& prefix, std::string& t
   if (type.empty()) type = "_";
 }
 
-/// conlleval's endOfChunk / seqeval's end_of_chunk: does a chunk end just before `tag`?
+/// seqeval's end_of_chunk (conlleval's endOfChunk on B/I/O tags): does a chunk end just before `tag`?
 inline bool conll_chunk_ends(char prev, const std::string& prev_type, char tag, const std::string& type) {
   if (prev == 'E' || prev == 'S') return true;
   if ((prev == 'B' || prev == 'I') && (tag == 'B' || tag == 'S' || tag == 'O')) return true;
   return prev != 'O' && prev != '.' && prev_type != type;
 }
 
-/// conlleval's startOfChunk / seqeval's start_of_chunk: does a chunk start at `tag`?
+/// seqeval's start_of_chunk (conlleval's startOfChunk on B/I/O tags): does a chunk start at `tag`?
 inline bool conll_chunk_starts(char prev, const std::string& prev_type, char tag, const std::string& type) {
   if (tag == 'B' || tag == 'S') return true;
   if ((prev == 'E' || prev == 'S' || prev == 'O') && (tag == 'E' || tag == 'I')) return true;
@@ -195,7 +196,7 @@ inline bool conll_chunk_starts(char prev, const std::string& prev_type, char tag
 
 } // namespace detail
 
-/// The chunks of one sentence, in order, by conlleval's rules (seqeval's default mode): a chunk
+/// The chunks of one sentence, in order, by seqeval's default-mode rules (conlleval's on B/I/O tags): a chunk
 /// starts at B or S, at an I or E after O, E or S, and at any non-O tag whose type differs from
 /// the previous tag's; it ends before B, S or O after B or I, after E or S, and before a change of
 /// type. So IOB1 (`I-PER I-PER`) and IOB2 (`B-PER I-PER`) give the same chunks, and a stray

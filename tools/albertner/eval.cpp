@@ -1,6 +1,6 @@
 // albertner eval MODEL --data FILE [--json] [--predictions OUT] [--threads N] [--batch N] [--window N] [--overlap N]
 // albertner eval --scored FILE [--json]
-// Entity-level precision / recall / F1 (conlleval and seqeval's default mode) on a CoNLL file.
+// Entity-level precision / recall / F1 (seqeval's default mode; conlleval's on B/I/O tags) on a CoNLL file.
 #include "cli.hpp"
 
 #include <albertner/detail/atomic_file.hpp>
@@ -124,7 +124,7 @@ int run_eval(const EvalArgs& a) {
       if (!albertner::is_conll_tag(label)) {
         std::fprintf(stderr,
                      "albertner eval: warning: model label '%s' is not O or B-/I-/E-/S-TYPE; its predictions "
-                     "chunk as conlleval would\n",
+                     "chunk as seqeval would\n",
                      label.c_str());
         break;
       }
