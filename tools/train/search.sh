@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Picks the bundled model's configuration by dev F1, in two stages: the vocabulary size, then the
-# dropout around the best vocabulary. Every candidate is trained with the same short budget
+# Ranks candidate configurations for the bundled model by dev F1, in two stages: the vocabulary
+# size, then the dropout around the best vocabulary. Every candidate is trained with the same short budget
 # (SEARCH_EPOCHS, default 3, so its learning-rate schedule completes), two at a time on one thread
 # each; candidates rank by their best dev (valid) F1. The test split is never read.
 #   bash tools/train/search.sh
