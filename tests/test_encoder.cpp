@@ -472,6 +472,40 @@ TEST_CASE(
   for (std::size_t threads : {1, 2}) check_rerun(*encoder, in, mask, logits, hidden, threads, true);
 }
 
+TEST_CASE(
+    "long sequences: attention in several blocks of queries matches the naive reference; threads and "
+    "skipped padding change nothing") {
+  // 101 positions: two full blocks of kQueryBlock (48) queries and a tail of 5; the second row,
+  // padded after 60, has one full block and a tail of 12.
+  ModelConfig config = wide_config(20, 100, 2);
+  const std::int64_t T = 2 * albertner::detail::kQueryBlock + 5;
+  config.max_position_embeddings = T;
+  SyntheticModel model = make_synthetic(config, 19);
+  auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+  REQUIRE(encoder.ok());
+  std::vector<std::int64_t> ids(2 * T), types(2 * T, 0), mask(2 * T, 1);
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>((i * 5 + 2) % 23);
+  for (std::int64_t i = T + 60; i < 2 * T; ++i) mask[static_cast<std::size_t>(i)] = 0;
+  EncoderInput in;
+  in.batch = 2;
+  in.seq_len = T;
+  in.input_ids = ids.data();
+  in.token_type_ids = types.data();
+  in.attention_mask = mask.data();
+
+  Encoder<float>::Workspace one;
+  auto out = encoder->forward(in, one);
+  REQUIRE(out.ok());
+  const double err = max_real_error(out->logits, ref_forward(model, in), mask);
+  MESSAGE("long synthetic (" << std::string(albertner::kernel_isa_name(albertner::kernel_isa()))
+                             << " kernels): max abs logits error " << err);
+  CHECK(err <= 1e-4);
+  const std::vector<float> logits(out->logits, out->logits + 2 * T * 3),
+      hidden(out->last_hidden_state, out->last_hidden_state + 2 * T * 80);
+  for (std::size_t threads : {1, 2, 3})
+    for (bool skip : {false, true}) check_rerun(*encoder, in, mask, logits, hidden, threads, skip);
+}
+
 TEST_CASE("bf16: round to nearest even; exact back to float; NaN, infinities and signs kept") {
   using albertner::detail::bf16_from_f32;
   using albertner::detail::f32_from_bf16;

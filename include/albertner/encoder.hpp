@@ -448,7 +448,7 @@ inline std::array<std::int64_t, 8> Encoder<float>::buffer_sizes(std::int64_t B, 
           rows * H,
           rows * std::max(4 * H, config_.intermediate_size),
           rows * H,
-          parts * T * T,
+          parts * detail::attention_scores_size(T),
           rows,
           parts * detail::attention_scratch_size(T, config_.head_dim()),
           rows * config_.num_labels()};
@@ -582,7 +582,7 @@ struct Encoder<float>::Pass {
     const std::int64_t k = static_cast<std::int64_t>(part);
     detail::self_attention(p.query(), p.key(), p.value(), ws.key_bias_.data(), p.batch, p.seq_len,
                            c.num_attention_heads, c.head_dim(), p.context(),
-                           ws.scores_.data() + k * p.seq_len * p.seq_len,
+                           ws.scores_.data() + k * detail::attention_scores_size(p.seq_len),
                            ws.operands_.data() + k * detail::attention_scratch_size(p.seq_len, c.head_dim()), p.lengths,
                            k, static_cast<std::int64_t>(parts), p.attention_step != Step::attention_context,
                            p.attention_step != Step::attention_scores);

@@ -95,7 +95,10 @@ ALBERTNER_AVX512 inline __m512 activate(activation act, __m512 x) {
 
 /// Epilogue of one 16-column vector of row r at column n0 (cols: how many of its lanes are real).
 ALBERTNER_AVX512 inline void finish(const MatmulF32& m, __m512 y, std::int64_t r, std::int64_t n0, __mmask16 cols) {
-  if (m.divisor != 1.0f) y = _mm512_div_ps(y, _mm512_set1_ps(m.divisor));
+  if (m.divisor != 1.0f) {
+    const float reciprocal = exact_reciprocal(m.divisor);
+    y = reciprocal != 0.0f ? _mm512_mul_ps(y, _mm512_set1_ps(reciprocal)) : _mm512_div_ps(y, _mm512_set1_ps(m.divisor));
+  }
   if (m.bias) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(cols, m.bias + n0));
   if (m.fused_act) y = activate(m.act, y);
   if (m.residual) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(cols, m.residual + r * m.ldr + n0));

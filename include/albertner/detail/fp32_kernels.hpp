@@ -221,19 +221,30 @@ inline void softmax_rows(float* x, std::int64_t rows, std::int64_t cols, std::in
   }
 }
 
-/// Floats of scratch that self_attention needs for one head's packed keys or values.
+/// Queries whose scores self_attention computes at a time: few enough that the scores, one
+/// head's packed keys and values stay in L2 together (48 x 512 floats is 96 KiB), and a multiple
+/// of the kernels' tile heights (6 and 8 rows).
+constexpr std::int64_t kQueryBlock = 48;
+
+/// Floats of scratch that self_attention needs for the scores of one block of queries.
+inline std::int64_t attention_scores_size(std::int64_t seq_len) {
+  return (seq_len < kQueryBlock ? seq_len : kQueryBlock) * seq_len;
+}
+
+/// Floats of scratch that self_attention needs for one head's packed keys and values.
 inline std::int64_t attention_scratch_size(std::int64_t seq_len, std::int64_t head_dim) {
-  const std::int64_t keys = packed_size(seq_len, head_dim), values = packed_size(head_dim, seq_len);
-  return keys > values ? keys : values;
+  return packed_size(seq_len, head_dim) + packed_size(head_dim, seq_len);
 }
 
 /// Scaled dot-product attention of every head of every sequence. q, k, v and ctx are
 /// [batch * seq_len, heads * head_dim] with the head as the major part of a row (Hugging
 /// Face's view/permute). key_bias [batch * seq_len] is added to the scores of each key
-/// (0 or -FLT_MAX, HF's additive mask). Scratch: scores seq_len^2 floats, operands
+/// (0 or -FLT_MAX, HF's additive mask). Scratch: scores attention_scores_size floats, operands
 /// attention_scratch_size floats. `lengths` (nullable): only the first lengths[b] positions of
 /// sequence b are computed, as queries and as keys. Runs the (sequence, head) pairs first,
-/// first + step, ... so that threads can share the work, each with its own scratch.
+/// first + step, ... so that threads can share the work, each with its own scratch. Each head's
+/// queries go in blocks of kQueryBlock through scores, softmax and context, so that the scores
+/// never leave L2; every row is computed as without blocks, to the bit.
 /// `scores_phase` / `context_phase` off skip a half (for timing each alone).
 inline void self_attention(const float* q, const float* k, const float* v, const float* key_bias, std::int64_t batch,
                            std::int64_t seq_len, std::int64_t heads, std::int64_t head_dim, float* ctx, float* scores,
@@ -252,26 +263,37 @@ inline void self_attention(const float* q, const float* k, const float* v, const
   pv.wk = width;
   pv.ldc = width;
   pv.cols = head_dim;
+  float* const keys = operands;
+  float* const values = operands + packed_size(seq_len, head_dim);
   for (std::int64_t pair = first; pair < batch * heads; pair += step) {
     const std::int64_t b = pair / heads, h = pair % heads;
     const std::int64_t offset = b * seq_len * width + h * head_dim;
     const std::int64_t n = lengths ? lengths[b] : seq_len;
     if (n == 0) continue;
-    qk.ldc = qk.rows = qk.cols = n;
-    pv.lda = pv.rows = pv.depth = n;
+    qk.ldc = qk.cols = n;
+    pv.lda = pv.depth = n;
     if (scores_phase) {
       qk.bias = key_bias + b * seq_len;
-      qk.a = q + offset;
       qk.w = k + offset;
-      pack_operand(qk, operands);
-      matmul(qk);
-      softmax_rows(scores, n, n, n);
+      pack_operand(qk, keys);
     }
     if (context_phase) {
       pv.w = v + offset;
-      pack_operand(pv, operands);
-      pv.c = ctx + offset;
-      matmul(pv);
+      pack_operand(pv, values);
+    }
+    for (std::int64_t r0 = 0; r0 < n; r0 += kQueryBlock) {
+      const std::int64_t rows = n - r0 < kQueryBlock ? n - r0 : kQueryBlock;
+      if (scores_phase) {
+        qk.a = q + offset + r0 * width;
+        qk.rows = rows;
+        matmul(qk);
+        softmax_rows(scores, rows, n, n);
+      }
+      if (context_phase) {
+        pv.rows = rows;
+        pv.c = ctx + offset + r0 * width;
+        matmul(pv);
+      }
     }
   }
 }
