@@ -73,11 +73,12 @@ def main(raw_path, out_path):
     some = next(iter(summary.values()))
     print(f"median ms over {some['runs']} runs per engine in {some['rounds']} interleaved rounds (median of the "
           "rounds' medians); ratio = albertner / ORT (fp32), below 1 means albertner is faster; %peak against the "
-          "peak of the engine's precision")
+          "peak of the engine's precision; best = ratio of the two engines' fastest runs, the figure least moved by "
+          "other load on a shared machine")
     print()
     header = ["threads", "seq", "ORT ms", "GFLOP/s", "%peak"]
     for e in ours:
-        header += [f"{e} ms", "ratio", "GFLOP/s", "%peak"]
+        header += [f"{e} ms", "ratio", "best", "GFLOP/s", "%peak"]
     widths = [max(len(h), 7) for h in header]
     print("  ".join(h.rjust(w) for h, w in zip(header, widths)))
     for threads, seq in sorted({(t, s) for _, t, s in summary}):
@@ -87,10 +88,10 @@ def main(raw_path, out_path):
         for e in ours:
             r = summary.get((e, threads, seq))
             if not r:
-                cells += ["-"] * 4
+                cells += ["-"] * 5
                 continue
             cells += [f"{r['median_ms']:.2f}", f"{r['median_ms'] / ort['median_ms']:.2f}" if ort else "-",
-                      f"{r['gflops']:.1f}", percent(r['peak_pct'])]
+                      f"{r['min_ms'] / ort['min_ms']:.2f}" if ort else "-", f"{r['gflops']:.1f}", percent(r['peak_pct'])]
         print("  ".join(c.rjust(w) for c, w in zip(cells, widths)))
     print()
     print(f"results: {out_path}")
