@@ -506,6 +506,24 @@ TEST_CASE(
     for (bool skip : {false, true}) check_rerun(*encoder, in, mask, logits, hidden, threads, skip);
 }
 
+TEST_CASE("exact_reciprocal: 1 / d for every power of two whose reciprocal is normal, else 0") {
+  using albertner::detail::exact_reciprocal;
+  int powers = 0;
+  for (int e = -149; e <= 127; ++e) {
+    const float d = std::ldexp(1.0f, e);
+    const bool normal_both = e >= -126 && e <= 126; // 2^126 has the reciprocal 2^-126, 2^127 none that is normal
+    CAPTURE(e);
+    CHECK(exact_reciprocal(d) == (normal_both ? 1.0f / d : 0.0f));
+    CHECK(exact_reciprocal(-d) == 0.0f);
+    powers += normal_both;
+  }
+  CHECK(powers == 253);
+  CHECK(exact_reciprocal(2.0f) * 3.0f == 3.0f / 2.0f);
+  for (float d : {3.0f, 7.99999952f, 8.00000095f, 0.0f, -0.0f, std::numeric_limits<float>::infinity(),
+                  std::numeric_limits<float>::quiet_NaN(), std::sqrt(48.0f)})
+    CHECK(exact_reciprocal(d) == 0.0f);
+}
+
 TEST_CASE("bf16: round to nearest even; exact back to float; NaN, infinities and signs kept") {
   using albertner::detail::bf16_from_f32;
   using albertner::detail::f32_from_bf16;

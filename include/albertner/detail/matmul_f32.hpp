@@ -83,12 +83,17 @@ inline void pack_panels_i8(const std::int8_t* w, std::int64_t ld, std::int64_t c
 
 /// 1 / d when d is a power of two whose reciprocal is a normal float, else 0. Then x * (1 / d)
 /// and x / d are the same real number, so both round to the same float, and the kernels
-/// multiply instead of dividing (head_dim 64 gives d = 8).
+/// multiply instead of dividing (head_dim 64 gives d = 8). Built from the bits, without a
+/// division: the kernels call it for every vector of the epilogue.
 inline float exact_reciprocal(float d) {
   std::uint32_t bits;
   std::memcpy(&bits, &d, sizeof bits);
-  const std::uint32_t exponent = bits >> 23; // the sign is 0 for a power of two
-  return (bits & 0x7FFFFFu) == 0 && exponent >= 1 && exponent <= 253 ? 1.0f / d : 0.0f;
+  const std::uint32_t exponent = bits >> 23; // a positive power of two: sign 0, mantissa 0
+  if ((bits & 0x7FFFFFu) != 0 || exponent < 1 || exponent > 253) return 0.0f;
+  const std::uint32_t inverse = (254u - exponent) << 23; // 2^-(e - 127) = 2^((254 - e) - 127)
+  float r;
+  std::memcpy(&r, &inverse, sizeof r);
+  return r;
 }
 
 /// c[r, n] = ((a[r, :] . w[n, :]) / divisor + bias[n]) -> act -> + residual[r, n]
