@@ -404,6 +404,31 @@ void check_rerun(const Encoder<float>& encoder, EncoderInput in, const std::vect
   else CHECK(diff <= int8_slack);
 }
 
+/// A first run's outputs, [rows, labels] and [rows, hidden], for check_rerun to compare against.
+struct FirstRun {
+  std::vector<float> logits, hidden;
+};
+
+/// Runs `in` in a fresh one-thread workspace and checks its logits against the naive reference
+/// (`operand` on every Linear input) within `tolerance`, printing the error after `what`.
+FirstRun check_first_run(const Encoder<float>& encoder, const SyntheticModel& model, const EncoderInput& in,
+                         const std::vector<std::int64_t>& mask, const std::string& what, double tolerance,
+                         Operand operand = Operand::exact) {
+  Encoder<float>::Workspace one;
+  auto out = encoder.forward(in, one);
+  REQUIRE(out.ok());
+  const double err = max_real_error(out->logits, ref_forward(model, in, operand), mask);
+  MESSAGE(what << ": max abs logits error " << err);
+  CHECK(err <= tolerance);
+  const std::size_t labels = static_cast<std::size_t>(model.config.num_labels()) * mask.size(),
+                    hidden = static_cast<std::size_t>(model.config.hidden_size) * mask.size();
+  return {std::vector<float>(out->logits, out->logits + labels),
+          std::vector<float>(out->last_hidden_state, out->last_hidden_state + hidden)};
+}
+
+/// "KERNEL kernels", the kernels that run on this CPU, for check_first_run's report.
+std::string isa_kernels() { return std::string(albertner::kernel_isa_name(albertner::kernel_isa())) + " kernels"; }
+
 } // namespace
 
 TEST_CASE("golden tiny: every stage matches Hugging Face") {
@@ -454,22 +479,13 @@ TEST_CASE(
   const std::vector<std::int64_t>& mask = batch.mask;
   const EncoderInput in = batch.input();
 
-  Encoder<float>::Workspace one;
-  auto out = encoder->forward(in, one);
-  REQUIRE(out.ok());
-  const double err = max_real_error(out->logits, ref_forward(model, in), mask);
-  MESSAGE("wide synthetic (" << std::string(albertner::kernel_isa_name(albertner::kernel_isa()))
-                             << " kernels): max abs logits error " << err);
-  CHECK(err <= 1e-4);
-
-  const std::vector<float> logits(out->logits, out->logits + 38 * 3),
-      hidden(out->last_hidden_state, out->last_hidden_state + 38 * 80);
-  for (std::size_t threads : {2, 3}) check_rerun(*encoder, in, mask, logits, hidden, threads, false);
+  const FirstRun first = check_first_run(*encoder, model, in, mask, "wide synthetic (" + isa_kernels() + ")", 1e-4);
+  for (std::size_t threads : {2, 3}) check_rerun(*encoder, in, mask, first.logits, first.hidden, threads, false);
   Encoder<float>::Workspace ws;
   CHECK_ERROR(ws.set_threads(0), errc::invalid_input, "threads must be at least 1");
   // skip_padding: the second row's 8 trailing padded positions are not computed and hold 0; the
   // real tokens keep their values (padded keys get zero attention weight either way).
-  for (std::size_t threads : {1, 2}) check_rerun(*encoder, in, mask, logits, hidden, threads, true);
+  for (std::size_t threads : {1, 2}) check_rerun(*encoder, in, mask, first.logits, first.hidden, threads, true);
 }
 
 TEST_CASE(
@@ -493,17 +509,9 @@ TEST_CASE(
   in.token_type_ids = types.data();
   in.attention_mask = mask.data();
 
-  Encoder<float>::Workspace one;
-  auto out = encoder->forward(in, one);
-  REQUIRE(out.ok());
-  const double err = max_real_error(out->logits, ref_forward(model, in), mask);
-  MESSAGE("long synthetic (" << std::string(albertner::kernel_isa_name(albertner::kernel_isa()))
-                             << " kernels): max abs logits error " << err);
-  CHECK(err <= 1e-4);
-  const std::vector<float> logits(out->logits, out->logits + 2 * T * 3),
-      hidden(out->last_hidden_state, out->last_hidden_state + 2 * T * 80);
+  const FirstRun first = check_first_run(*encoder, model, in, mask, "long synthetic (" + isa_kernels() + ")", 1e-4);
   for (std::size_t threads : {1, 2, 3})
-    for (bool skip : {false, true}) check_rerun(*encoder, in, mask, logits, hidden, threads, skip);
+    for (bool skip : {false, true}) check_rerun(*encoder, in, mask, first.logits, first.hidden, threads, skip);
 }
 
 TEST_CASE("exact_reciprocal: 1 / d for every power of two whose reciprocal is normal, else 0") {
@@ -635,23 +643,14 @@ TEST_CASE(
 
   // BF16 dot products round the other operand to bf16 as well; elsewhere only the weights are bf16.
   const bool bf16_dots = albertner::kernel_isa() == albertner::KernelIsa::avx512_bf16;
-  Encoder<float>::Workspace one;
-  auto out = encoder->forward(in, one);
-  REQUIRE(out.ok());
-  const double err =
-      max_real_error(out->logits, ref_forward(model, in, bf16_dots ? Operand::bf16 : Operand::exact), mask);
-  MESSAGE("bf16 synthetic (" << std::string(albertner::kernel_isa_name(albertner::kernel_isa()))
-                             << " kernels): max abs logits error " << err);
   // One layer: every kind of product once. Deeper, a rounding that falls on the other side of a
   // bf16 midpoint in fp32 than in double (one step, 2^-8 relative) grows through attention from
   // layer to layer (measured: 2.5e-7 after one layer, 4e-4 after two, 6e-3 after three), so a
   // deeper comparison would test the reference's luck, not the kernels.
-  CHECK(err <= 1e-5);
-
-  const std::vector<float> logits(out->logits, out->logits + 38 * 3),
-      hidden(out->last_hidden_state, out->last_hidden_state + 38 * 80);
+  const FirstRun first = check_first_run(*encoder, model, in, mask, "bf16 synthetic (" + isa_kernels() + ")", 1e-5,
+                                         bf16_dots ? Operand::bf16 : Operand::exact);
   for (std::size_t threads : {1, 2, 3})
-    for (bool skip : {false, true}) check_rerun(*encoder, in, mask, logits, hidden, threads, skip);
+    for (bool skip : {false, true}) check_rerun(*encoder, in, mask, first.logits, first.hidden, threads, skip);
 }
 
 TEST_CASE(
@@ -782,19 +781,14 @@ TEST_CASE(
   const WideBatch batch(5, 2, 8);
   const std::vector<std::int64_t>& mask = batch.mask;
   const EncoderInput in = batch.input();
-  Encoder<float>::Workspace one;
-  auto out = encoder->forward(in, one);
-  REQUIRE(out.ok());
-  const double err = max_real_error(out->logits, ref_forward(model, in, Operand::int8), mask);
-  MESSAGE("int8 synthetic (" << std::string(albertner::int8_kernel_name(albertner::int8_kernel()))
-                             << " kernel): max abs logits error " << err);
   // As for bf16, one layer (measured 3.5e-7 to 4e-7 on the three kernels); an activation within
   // float rounding of a midpoint between two int8 steps could land on either side, hence room.
-  CHECK(err <= 1e-4);
-  const std::vector<float> logits(out->logits, out->logits + 38 * 3),
-      hidden(out->last_hidden_state, out->last_hidden_state + 38 * 80);
+  const FirstRun first = check_first_run(
+      *encoder, model, in, mask,
+      "int8 synthetic (" + std::string(albertner::int8_kernel_name(albertner::int8_kernel())) + " kernel)", 1e-4,
+      Operand::int8);
   for (std::size_t threads : {1, 2, 3})
-    for (bool skip : {false, true}) check_rerun(*encoder, in, mask, logits, hidden, threads, skip, 0.05);
+    for (bool skip : {false, true}) check_rerun(*encoder, in, mask, first.logits, first.hidden, threads, skip, 0.05);
 
   // An int8 matrix without its scales is refused by name.
   const std::string victim = "albert.encoder.albert_layer_groups.0.albert_layers.0.ffn.weight";
