@@ -161,7 +161,7 @@ ALBERTNER_AVX2 inline void tile_f32(const MatmulF32& m, std::int64_t r0, std::in
 /// block of rows streams past each panel while it stays in L2. The tiles of one panel share out
 /// the prefetching of the next: with few rows the weights come from memory, and the hardware
 /// prefetcher alone leaves the first tile of each panel waiting for them. (Blocking the depth
-/// as well, 128 to 384 steps, measured slower on Zen 3.)
+/// as well, 128 to 512 steps, measured slower on Zen 3.)
 ALBERTNER_AVX2 inline void matmul_f32(const MatmulF32& m, std::int64_t p_begin, std::int64_t p_end) {
   constexpr std::int64_t kRowBlock = 192;
   const std::int64_t K = m.depth;
