@@ -6,6 +6,8 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/) and 30 s of each libFuzzer target
 # (build-fuzz/). Ends with "N passed, M failed"; exits non-zero on any failure.
 # SHARED overrides where the shared fixtures are (default: the folder `shared` beside the repository).
+# Without them the checks that need them are skipped, each with one line saying why, unless
+# ALBERTNER_REQUIRE_SHARED is set (.ci/run sets it): then a missing fixture is a failure.
 # FUZZ_SECONDS: seconds per fuzz target (default 30; 0 skips the stage). ASAN=0 skips the sanitizer stage.
 set -uo pipefail
 
@@ -19,6 +21,7 @@ export JOBS=$jobs
 
 passed=0
 failed=0
+skipped=0
 report=()
 record() { # NAME STATUS [DETAIL]
   if [ "$2" -eq 0 ]; then
@@ -29,8 +32,23 @@ record() { # NAME STATUS [DETAIL]
     report+=("FAIL  $1${3:+  ($3)}")
   fi
 }
+skip() { # NAME REASON
+  echo "skipped: $2"
+  skipped=$((skipped + 1))
+  report+=("SKIP  $1  ($2)")
+}
 began=$(date +%s)
 banner() { printf '\n==== [%4d s] %s\n' "$(($(date +%s) - began))" "$*"; } # time since the start
+
+have_shared=1
+if [ ! -d "$SHARED/golden" ]; then
+  have_shared=0
+  echo "shared fixtures not found at $SHARED (set SHARED=/path/to/shared): the checks that need them skip"
+  if [ -n "${ALBERTNER_REQUIRE_SHARED:-}" ] && [ "${ALBERTNER_REQUIRE_SHARED}" != 0 ]; then
+    record "shared fixtures" 1 "$SHARED/golden not found, and ALBERTNER_REQUIRE_SHARED is set"
+  fi
+fi
+no_shared="$SHARED/golden not found (set SHARED to the shared fixtures folder)"
 
 banner "dependencies"
 bash scripts/setup-deps.sh clang libclang-rt-14-dev # clang++ and libFuzzer: embedded and fuzz stages
@@ -60,7 +78,15 @@ if [ "$built" -eq 0 ]; then
     passed=$((passed + total - bad))
     failed=$((failed + bad))
     if [ "$ctest_rc" -ne 0 ] && [ "$bad" -eq 0 ]; then failed=$((failed + 1)); fi
-    report+=("$([ "$ctest_rc" -eq 0 ] && echo PASS || echo FAIL)  ctest: $summary")
+    # Test cases that skipped (a missing fixture, a CPU feature) passed the rest of their program:
+    # list each reason once with its count.
+    skips=$(grep -ho 'skipped: .*' "$build/Testing/Temporary/LastTest.log" 2>/dev/null | sort | uniq -c)
+    note=""
+    if [ -n "$skips" ]; then
+      printf '\ntest cases skipped (count, reason):\n%s\n' "$skips"
+      note="; $(awk '{n += $1} END {print n}' <<<"$skips") skip lines, reasons listed above"
+    fi
+    report+=("$([ "$ctest_rc" -eq 0 ] && echo PASS || echo FAIL)  ctest: $summary$note")
   else
     record "ctest (no summary line)" 1
   fi
@@ -70,7 +96,9 @@ else
 fi
 
 banner "html: albertner tag --format html rendered in headless Chromium"
-if [ "$built" -eq 0 ]; then
+if [ "$have_shared" -eq 0 ]; then
+  skip "html in headless Chromium (tests/html/check.sh)" "$no_shared"
+elif [ "$built" -eq 0 ]; then
   bash scripts/setup-deps.sh chromium && SHARED="$SHARED" bash tests/html/check.sh "$build"
   record "html in headless Chromium (tests/html/check.sh)" $?
 else
@@ -128,6 +156,8 @@ fi
 banner "fuzz: each libFuzzer target for ${FUZZ_SECONDS:-30} s (build-fuzz, clang++)"
 if [ "${FUZZ_SECONDS:-30}" = 0 ]; then
   echo "skipped (FUZZ_SECONDS=0)"
+elif [ "$have_shared" -eq 0 ]; then
+  skip "fuzz (tests/fuzz/run.sh)" "$no_shared; the seeds and the tokenizer target read them"
 else
   start=$(date +%s)
   BUILD=build-fuzz SHARED="$SHARED" JOBS="$jobs" bash tests/fuzz/run.sh "${FUZZ_SECONDS:-30}" 2>&1 | tee "$build/fuzz.log"
@@ -138,5 +168,6 @@ fi
 
 banner "summary (total $(($(date +%s) - began)) s)"
 printf '%s\n' "${report[@]}"
+if [ "$skipped" -gt 0 ]; then echo "$skipped stage(s) skipped"; fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -60,7 +60,7 @@ TEST_CASE(
     REQUIRE(encoder.ok());
     if (albertner::kernel_isa() == albertner::KernelIsa::portable) {
       // Eigen's general matrix product allocates its blocking buffers on every call.
-      MESSAGE("skipped: the portable kernels let Eigen allocate (this CPU has no AVX-512)");
+      MESSAGE("skipped: the portable kernels let Eigen allocate (no AVX2 on this CPU, or ALBERTNER_ISA=portable)");
       return;
     }
     std::vector<std::int64_t> ids(4 * 96), mask(4 * 96, 1);
