@@ -17,6 +17,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -136,6 +137,19 @@ ALBERTNER_AVX2 inline void tile_f32(const MatmulF32& m, std::int64_t r0, std::in
   const std::int64_t K = m.depth;
   const float* panel = m.packed + p * K * kPanelWidth;
   const float* a = m.a + r0 * m.lda;
+  // The epilogue's floats of each row, in c and in the residual, are lines last touched a whole
+  // product ago: fetched now, they arrive while the sums run (the first and the last float, as a
+  // row's 64 bytes may straddle two lines).
+  const std::int64_t n0 = p * kPanelWidth, last = std::min(kPanelWidth, m.cols - n0) - 1;
+  for (int i = 0; i < R; ++i) {
+    const float* dst = m.c + (r0 + i) * m.ldc + n0;
+    _mm_prefetch(reinterpret_cast<const char*>(dst), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(dst + last), _MM_HINT_T0);
+    if (!m.residual) continue;
+    const float* res = m.residual + (r0 + i) * m.ldr + n0;
+    _mm_prefetch(reinterpret_cast<const char*>(res), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(res + last), _MM_HINT_T0);
+  }
   __m256 acc[R][2];
   for (auto& row : acc) row[0] = row[1] = _mm256_setzero_ps();
   for (std::int64_t k = 0; k < K; ++k, panel += kPanelWidth) {
