@@ -164,10 +164,10 @@ ALBERTNER_AVX2 inline void tile_f32(const MatmulF32& m, std::int64_t r0, std::in
     }
   }
   for (int h = 0; h < 2; ++h) {
-    const std::int64_t n0 = p * kPanelWidth + 8 * h;
-    if (n0 >= m.cols) break;
-    const __m256i mask = lanes(m.cols - n0);
-    for (int i = 0; i < R; ++i) finish(m, acc[i][h], r0 + i, n0, mask, m.cols - n0 >= 8);
+    const std::int64_t col = n0 + 8 * h;
+    if (col >= m.cols) break;
+    const __m256i mask = lanes(m.cols - col);
+    for (int i = 0; i < R; ++i) finish(m, acc[i][h], r0 + i, col, mask, m.cols - col >= 8);
   }
 }
 
