@@ -1,9 +1,9 @@
-// The whole public API of albertner in one include: #include <albertner/albertner.hpp>
+// The albertner runtime in one include: #include <albertner/albertner.hpp>
+// Open a converted model file, tokenize, run the encoder, tag entities. Converting a Hugging Face
+// checkpoint and scoring CoNLL files are tooling, included on their own: <albertner/tooling.hpp>.
 #pragma once
 
 #include "config.hpp"
-#include "conll.hpp"
-#include "converter.hpp"
 #include "encoder.hpp"
 #include "model.hpp"
 #include "safetensors.hpp"

@@ -84,6 +84,8 @@ struct KeepBytes {
 /// The encoder at precision T (float: fp32 weights and arithmetic). Only Encoder<float> exists.
 template <class T>
 class Encoder;
+template <class T>
+class Tagger;
 
 /// fp32 encoder. It keeps pointers into the weight bytes it was created from and copies
 /// nothing, so the object that owns them (a SafeTensors file mapping, say) must outlive the
@@ -97,11 +99,23 @@ public:
   class Workspace {
   public:
     /// forward() with this workspace runs on `threads` threads, the calling one included (1 by
-    /// default). The threads live as long as the workspace and sleep between calls; give each
-    /// concurrent workspace its share of the cores so that they add up to no more than the machine
-    /// has. Errors: errc::invalid_input for 0, errc::io when the system refuses a thread.
-    Status set_threads(std::size_t threads) { return pool_.start(threads); }
-    std::size_t threads() const noexcept { return pool_.threads(); }
+    /// default). The threads live as long as the workspace (or the last workspace sharing them)
+    /// and sleep between calls. A step of the pass is split only when it is big enough to gain
+    /// from it, into more parts than threads; the calling thread takes parts too and never waits
+    /// for a helper that has not started one, so a busy machine costs little.
+    /// Errors: errc::invalid_input for 0 or more than 256, errc::io when the system refuses a
+    /// thread, errc::unsupported for more than 1 in a build with ALBERTNER_NO_THREADS.
+    Status set_threads(std::size_t threads) {
+      auto pool = std::make_shared<detail::WorkerPool>();
+      ALBERTNER_CHECK(pool->start(threads));
+      pool_ = std::move(pool);
+      return ok_status();
+    }
+    /// Runs on the threads of `other` from now on (set_threads there, or shared by it): one set of
+    /// threads for several workspaces that run passes at the same time. One pass has the threads
+    /// at a time; a pass that finds them busy runs on its calling thread alone.
+    void share_threads_with(const Workspace& other) { pool_ = other.pool_; }
+    std::size_t threads() const noexcept { return pool_ ? pool_->threads() : 1; }
     /// Bytes of scratch held now.
     std::size_t bytes() const noexcept {
       std::size_t n = lengths_.size() * sizeof(std::int64_t) + rounded_.size() * sizeof(std::uint16_t) +
@@ -112,10 +126,17 @@ public:
 
   private:
     friend class Encoder<float>;
+    template <class>
+    friend class Tagger; // shares one pool among the workspaces of its calls
     std::array<const std::vector<float>*, 8> buffers() const {
       return {&embedded_, &hidden_, &layer_, &attention_, &scores_, &key_bias_, &operands_, &logits_};
     }
-    detail::WorkerPool pool_;
+    /// Runs a parallel step: through the pool when there is one, else every part on the caller.
+    void run(detail::WorkerPool::Task task, void* context, std::size_t parts) {
+      if (pool_) return pool_->run(task, context, parts);
+      for (std::size_t p = 0; p < parts; ++p) task(context, p, parts, 0);
+    }
+    std::shared_ptr<detail::WorkerPool> pool_; ///< null: the calling thread alone
     // layer_ holds query, key, value and context [rows, H] one after another until the attention
     // output is in attention_, then the FFN's intermediate [rows, I]: rows * max(4H, I) floats.
     std::vector<float> embedded_, hidden_, layer_, attention_, scores_, key_bias_, operands_, logits_;
@@ -512,7 +533,17 @@ struct Encoder<float>::Pass {
         products[i].a_scale = products[0].a_scale;
       }
     }
-    ws->pool_.run(&Pass::products_part, this);
+    // Split only what is worth it: a small product costs less on one thread than the handshake.
+    std::int64_t work = 0, cols = 0;
+    for (int i = 0; i < count; ++i) {
+      work += products[i].rows * products[i].cols * products[i].depth;
+      cols = std::max(cols, products[i].cols);
+    }
+    const std::size_t threads = ws->threads();
+    if (threads == 1 || work < detail::kParallelMinWork) return products_part(this, 0, 1, 0);
+    // Several parts a thread (whole pairs of panels each), so that a late helper leaves little.
+    const auto units = static_cast<std::size_t>((cols + 2 * detail::kPanelWidth - 1) / (2 * detail::kPanelWidth));
+    ws->run(&Pass::products_part, this, std::min(units, 4 * threads));
   }
   /// m.a_u8 and m.a_scale = m.a quantized per row into the workspace, the rows computed only.
   void quantize_operand(detail::MatmulF32& m) const {
@@ -536,7 +567,7 @@ struct Encoder<float>::Pass {
       detail::round_rows_bf16(m.a + b * seq_len * m.lda, lengths[b], m.depth, m.lda,
                               ws->rounded_.data() + b * seq_len * m.lda_bf16, m.lda_bf16);
   }
-  static void products_part(void* self, std::size_t part, std::size_t parts) {
+  static void products_part(void* self, std::size_t part, std::size_t parts, std::size_t) {
     const Pass& p = *static_cast<const Pass*>(self);
     for (int i = 0; i < p.count; ++i) {
       const auto range = detail::column_share(p.products[i].cols, part, parts);
@@ -575,17 +606,27 @@ struct Encoder<float>::Pass {
   float* value() const { return key() + rows * encoder->config_.hidden_size; }
   float* context() const { return value() + rows * encoder->config_.hidden_size; }
 
-  static void attention_part(void* self, std::size_t part, std::size_t parts) {
+  /// Part `part` of `parts` of every head's attention, in slot `slot`'s scratch.
+  static void attention_part(void* self, std::size_t part, std::size_t parts, std::size_t slot) {
     const Pass& p = *static_cast<const Pass*>(self);
     const ModelConfig& c = p.encoder->config_;
     Workspace& ws = *p.ws;
-    const std::int64_t k = static_cast<std::int64_t>(part);
+    const auto k = static_cast<std::int64_t>(slot);
     detail::self_attention(p.query(), p.key(), p.value(), ws.key_bias_.data(), p.batch, p.seq_len,
                            c.num_attention_heads, c.head_dim(), p.context(),
                            ws.scores_.data() + k * detail::attention_scores_size(p.seq_len),
                            ws.operands_.data() + k * detail::attention_scratch_size(p.seq_len, c.head_dim()), p.lengths,
-                           k, static_cast<std::int64_t>(parts), p.attention_step != Step::attention_context,
-                           p.attention_step != Step::attention_scores);
+                           static_cast<std::int64_t>(part), static_cast<std::int64_t>(parts),
+                           p.attention_step != Step::attention_context, p.attention_step != Step::attention_scores);
+  }
+  void run_attention() {
+    const ModelConfig& c = encoder->config_;
+    const std::int64_t pairs = batch * c.num_attention_heads;
+    // Scores and context: 2 * T * T * head_dim multiply-adds per (sequence, head), at most.
+    const std::int64_t work = pairs * 2 * seq_len * seq_len * c.head_dim();
+    const std::size_t threads = ws->threads();
+    if (threads == 1 || work < detail::kParallelMinWork) return attention_part(this, 0, 1, 0);
+    ws->run(&Pass::attention_part, this, static_cast<std::size_t>(pairs));
   }
 };
 
@@ -604,7 +645,7 @@ inline void Encoder<float>::run_layer_step(const Layer& layer, Step step, Pass& 
   }
   case Step::attention:
   case Step::attention_scores:
-  case Step::attention_context: pass.attention_step = step; return ws.pool_.run(&Pass::attention_part, &pass);
+  case Step::attention_context: pass.attention_step = step; return pass.run_attention();
   case Step::attention_output: {
     const detail::MatmulF32 dense =
         detail::linear_product(layer.dense, pass.context(), rows, attention, nullptr, hidden);

@@ -1,5 +1,6 @@
 // Tagger<T>: UTF-8 text in, entities out. Tokenizes, splits long documents into overlapping
-// windows, runs length-sorted batches through the encoder and decodes spans.
+// windows, runs length-sorted batches through the encoder and decodes spans. One Tagger serves
+// any number of threads at once.
 #pragma once
 
 #include "encoder.hpp"
@@ -12,17 +13,19 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <pthread.h>
 
 namespace albertner {
 
 struct TaggerOptions {
   static constexpr std::size_t auto_size = static_cast<std::size_t>(-1);
-  Aggregation aggregation = Aggregation::simple;
+  /// How tokens become entities (see Aggregation); unset: the one the model file recommends
+  /// (`albertner convert --aggregation`), else `simple`, as Hugging Face's pipeline. A call may
+  /// choose another (CallOptions).
+  std::optional<Aggregation> aggregation;
   /// Entities with these labels (or group labels) are dropped.
   std::vector<std::string> ignore_labels = {"O"};
   /// Model positions per window including [CLS]/[SEP]; 0 = the model's limit
@@ -33,20 +36,35 @@ struct TaggerOptions {
   std::size_t overlap = auto_size;
   /// Sequences run through the encoder together (padded to the longest in the group).
   std::size_t batch_size = 8;
-  /// Threads in all, the calling one included (1 = it alone). Groups of sequences are shared
-  /// out first, each worker with its own workspace; when there are fewer groups than threads
-  /// (one short text, say), each worker's encoder passes use the spare threads inside. Never
-  /// more threads than this run at once.
+  /// Threads in all, the calling one included (1 = it alone; at most 256). They are started once,
+  /// at open, and shared by every call: a call with several groups of sequences shares the groups
+  /// out among them, a call with one shares each big enough step of its encoder pass. A call that
+  /// finds them busy with another call runs on its own thread. Never more than this many run
+  /// for the Tagger's own work, however many threads call it.
   std::size_t threads = 1;
 };
 
+/// What one call may choose differently from the Tagger's options; unset fields keep them.
+struct CallOptions {
+  std::optional<Aggregation> aggregation;
+  std::optional<std::vector<std::string>> ignore_labels;
+};
+
 /// Text → entities with one model. T is the encoder's arithmetic type (float, the only one); the
-/// weights' storage comes from the model file: F32, or BF16 (`convert --dtype bf16`), which runs
-/// BF16 dot products where the CPU has them.
-/// A Tagger is not safe to use from several threads at once; tag_batch parallelizes internally.
+/// weights' storage comes from the model file: F32, BF16 (`convert --dtype bf16`) or I8.
+///
+/// Threads: tag, tag_batch, document_logits and every other member are const and may be called
+/// from any number of threads at once on one Tagger. The weights are packed once per open model;
+/// each call borrows scratch (an encoder workspace) from the Tagger's small pool and gives it
+/// back, so after the first calls at the highest concurrency no call allocates scratch again.
+/// Copies of a Tagger share the model, the threads and the scratch pool (cheap to copy, like a
+/// shared_ptr). A default-constructed or moved-from Tagger holds no model: its calls return
+/// errc::invalid_input.
 template <class T = float>
 class Tagger {
 public:
+  Tagger() = default;
+
   static Result<Tagger> open(const std::string& path, TaggerOptions options = {}) {
     ALBERTNER_TRY(Model model, Model::open(path));
     auto tagger = from_model(std::move(model), std::move(options));
@@ -59,10 +77,9 @@ public:
     return from_model(std::move(model), std::move(options));
   }
   static Result<Tagger> from_model(Model model, TaggerOptions options = {}) {
-    ALBERTNER_TRY(Tokenizer tokenizer, make_tokenizer(model));
-    ALBERTNER_TRY(Encoder<T> encoder, make_encoder<T>(model));
     const std::size_t limit = static_cast<std::size_t>(
         std::min(model.config().max_position_embeddings, model.tokenizer_options().model_max_length));
+    if (!options.aggregation) options.aggregation = default_aggregation(model);
     if (options.window == 0) options.window = limit;
     if (options.overlap == TaggerOptions::auto_size) options.overlap = options.window / 4;
     if (options.window > limit)
@@ -71,37 +88,53 @@ public:
     ALBERTNER_CHECK(plan_windows(0, WindowOptions{options.window, options.overlap}));
     if (options.batch_size == 0) return Error(errc::invalid_input, "batch_size must be at least 1");
     if (options.threads == 0) return Error(errc::invalid_input, "threads must be at least 1");
-    Tagger t(std::move(model), std::move(tokenizer), std::move(encoder), std::move(options));
+    if (options.threads > detail::kMaxThreads)
+      return Error(errc::invalid_input, "threads " + std::to_string(options.threads) + " is more than " +
+                                            std::to_string(detail::kMaxThreads));
+    ALBERTNER_TRY(Tokenizer tokenizer, make_tokenizer(model));
+    ALBERTNER_TRY(Encoder<T> encoder, make_encoder<T>(model));
+    auto state = std::make_shared<State>(std::move(model), std::move(tokenizer), std::move(encoder), std::move(options));
+    ALBERTNER_CHECK(state->start());
+    Tagger t;
+    t.state_ = std::move(state);
     return t;
   }
 
-  const Model& model() const noexcept { return model_; }
-  const Tokenizer& tokenizer() const noexcept { return tokenizer_; }
-  const Encoder<T>& encoder() const noexcept { return encoder_; }
-  const TaggerOptions& options() const noexcept { return options_; }
-  const std::vector<std::string>& labels() const noexcept { return model_.config().labels; }
+  /// False for a default-constructed or moved-from Tagger.
+  bool has_model() const noexcept { return state_ != nullptr; }
+  // The accessors below require has_model().
+  const Model& model() const noexcept { return state_->model; }
+  const Tokenizer& tokenizer() const noexcept { return state_->tokenizer; }
+  const Encoder<T>& encoder() const noexcept { return state_->encoder; }
+  /// The options in force: the aggregation, window and overlap resolved.
+  const TaggerOptions& options() const noexcept { return state_->options; }
+  const std::vector<std::string>& labels() const noexcept { return state_->model.config().labels; }
 
   /// Entities of one text (offsets into `text`). Long texts are windowed, never truncated.
-  Result<std::vector<Entity>> tag(const std::string& text) {
-    ALBERTNER_TRY(auto all, tag_batch(std::vector<std::string>{text}));
+  Result<std::vector<Entity>> tag(const std::string& text, const CallOptions& call = {}) const {
+    ALBERTNER_TRY(auto all, tag_batch(std::vector<std::string>{text}, call));
     return std::move(all.front());
   }
 
   /// Entities of many texts, in input order. The first failing text fails the whole call.
-  Result<std::vector<std::vector<Entity>>> tag_batch(const std::vector<std::string>& texts) {
+  Result<std::vector<std::vector<Entity>>> tag_batch(const std::vector<std::string>& texts,
+                                                     const CallOptions& call = {}) const {
+    ALBERTNER_CHECK(check_model());
+    const State& s = *state_;
     std::vector<Encoding> encodings;
     encodings.reserve(texts.size());
     for (std::size_t i = 0; i < texts.size(); ++i) {
-      auto e = tokenizer_.encode(texts[i]);
+      auto e = s.tokenizer.encode(texts[i]);
       if (!e.ok()) return e.error().with_context("text " + std::to_string(i));
       encodings.push_back(std::move(e).value());
     }
     ALBERTNER_TRY(std::vector<std::vector<float>> logits, document_logits(encodings));
     std::vector<std::vector<Entity>> out(texts.size());
-    DecodeOptions decode{options_.aggregation, options_.ignore_labels, tokenizer_.unk_id()};
+    DecodeOptions decode{call.aggregation.value_or(*s.options.aggregation),
+                         call.ignore_labels.value_or(s.options.ignore_labels), s.tokenizer.unk_id()};
     for (std::size_t i = 0; i < texts.size(); ++i) {
       auto entities = decode_entities(texts[i], token_infos(encodings[i]), logits[i].data(),
-                                      static_cast<std::size_t>(model_.config().num_labels()), labels(), decode);
+                                      static_cast<std::size_t>(s.model.config().num_labels()), labels(), decode);
       if (!entities.ok()) return entities.error().with_context("text " + std::to_string(i));
       out[i] = std::move(entities).value();
     }
@@ -111,48 +144,51 @@ public:
   /// Logits [tokens][labels] for each encoding (its [CLS] and [SEP] rows included), stitched
   /// from the windows of long documents; each token's row comes from the window in which it
   /// sits most centrally.
-  Result<std::vector<std::vector<float>>> document_logits(const std::vector<Encoding>& encodings) {
-    const std::size_t L = static_cast<std::size_t>(model_.config().num_labels());
-    std::vector<Job> jobs;
+  Result<std::vector<std::vector<float>>> document_logits(const std::vector<Encoding>& encodings) const {
+    ALBERTNER_CHECK(check_model());
+    const State& s = *state_;
+    const std::size_t L = static_cast<std::size_t>(s.model.config().num_labels());
+    Run run(s, encodings);
     std::vector<std::vector<float>> logits(encodings.size());
-    std::vector<std::vector<Window>> windows(encodings.size());
     for (std::size_t i = 0; i < encodings.size(); ++i) {
       const std::size_t content = encodings[i].size() >= 2 ? encodings[i].size() - 2 : 0;
-      ALBERTNER_TRY(windows[i], plan_windows(content, WindowOptions{options_.window, options_.overlap}));
+      ALBERTNER_TRY(run.windows[i], plan_windows(content, WindowOptions{s.options.window, s.options.overlap}));
       logits[i].assign(encodings[i].size() * L, 0.0f);
-      for (std::size_t w = 0; w < windows[i].size(); ++w)
-        jobs.push_back(Job{i, w, windows[i][w].end - windows[i][w].begin + 2});
+      run.window_logits[i].resize(run.windows[i].size());
+      for (std::size_t w = 0; w < run.windows[i].size(); ++w)
+        run.jobs.push_back(Job{i, w, run.windows[i][w].end - run.windows[i][w].begin + 2});
     }
     // Longest first, so that each group pads little and the slowest groups start early.
-    std::stable_sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.length > b.length; });
-    std::vector<Group> groups;
-    for (std::size_t j = 0; j < jobs.size(); j += options_.batch_size)
-      groups.push_back(Group{j, std::min(jobs.size(), j + options_.batch_size)});
+    std::stable_sort(run.jobs.begin(), run.jobs.end(), [](const Job& a, const Job& b) { return a.length > b.length; });
+    for (std::size_t j = 0; j < run.jobs.size(); j += s.options.batch_size)
+      run.groups.push_back(Group{j, std::min(run.jobs.size(), j + s.options.batch_size)});
 
-    Run run{this, &encodings, &windows, &jobs, &groups, L};
-    ALBERTNER_CHECK(run_groups(run));
-    for (Group& g : groups) ALBERTNER_CHECK(g.status);
+    // Several groups: the groups are the parts (each slot with its own workspace, its passes on
+    // one thread). One group: its encoder pass shares its steps among the threads.
+    if (run.groups.size() > 1) s.pool->run(&Run::group_part, &run, run.groups.size());
+    else if (!run.groups.empty()) Run::group_part(&run, 0, 1, 0);
+    for (const Group& g : run.groups) ALBERTNER_CHECK(g.status);
 
     for (std::size_t i = 0; i < encodings.size(); ++i) {
       const std::size_t content = encodings[i].size() >= 2 ? encodings[i].size() - 2 : 0;
-      std::vector<std::size_t> owner = assign_tokens_to_windows(windows[i], content);
+      std::vector<std::size_t> owner = assign_tokens_to_windows(run.windows[i], content);
       for (std::size_t t = 0; t < content; ++t) {
-        const Window& w = windows[i][owner[t]];
-        const float* row = window_logits_[i][owner[t]].data() + (t - w.begin + 1) * L;
+        const Window& w = run.windows[i][owner[t]];
+        const float* row = run.window_logits[i][owner[t]].data() + (t - w.begin + 1) * L;
         std::memcpy(logits[i].data() + (t + 1) * L, row, L * sizeof(float));
       }
     }
-    window_logits_.clear();
     return logits;
   }
 
   /// What decode_entities needs to know of each token.
   std::vector<TokenInfo> token_infos(const Encoding& e) const {
     std::vector<TokenInfo> infos(e.size());
+    if (!state_) return infos;
     for (std::size_t k = 0; k < e.size(); ++k) {
       TokenInfo& t = infos[k];
       t.id = e.ids[k];
-      t.piece = tokenizer_.id_to_piece(e.ids[k]);
+      t.piece = state_->tokenizer.id_to_piece(e.ids[k]);
       t.start = e.offsets[k].first;
       t.end = e.offsets[k].second;
       t.byte_start = e.byte_offsets[k].first;
@@ -162,7 +198,90 @@ public:
     return infos;
   }
 
+  /// Grows the scratch of `concurrency` callers (each with options().threads workspaces) for
+  /// groups of batch_size sequences of up to `seq_len` tokens, so that the calls after it allocate
+  /// no encoder scratch. Errors: those of Encoder::reserve.
+  Status reserve(std::size_t concurrency, std::int64_t seq_len) const {
+    ALBERTNER_CHECK(check_model());
+    const State& s = *state_;
+    std::vector<Lease> leases;
+    for (std::size_t k = 0; k < concurrency * s.options.threads; ++k) {
+      leases.emplace_back(s);
+      if (!leases.back()) return Error(errc::internal, "out of memory for an encoder workspace");
+      ALBERTNER_CHECK(leases.back()->grow(s, static_cast<std::int64_t>(s.options.batch_size), seq_len));
+    }
+    return ok_status();
+  }
+
 private:
+  using Workspace = typename Encoder<T>::Workspace;
+  struct State;
+
+  /// A workspace and the padded ids and mask of the group it runs.
+  struct Slot {
+    Workspace workspace;
+    std::vector<std::int64_t> ids, mask;
+    Status grow(const State& s, std::int64_t batch, std::int64_t seq_len) {
+      const auto n = static_cast<std::size_t>(batch * seq_len);
+      if (ids.size() < n) ids.resize(n);
+      if (mask.size() < n) mask.resize(n);
+      return s.encoder.reserve(workspace, batch, seq_len);
+    }
+  };
+
+  /// What copies of a Tagger share: the model, the threads, the free workspaces.
+  struct State {
+    State(Model m, Tokenizer t, Encoder<T> e, TaggerOptions o)
+        : model(std::move(m)), tokenizer(std::move(t)), encoder(std::move(e)), options(std::move(o)) {}
+    Status start() {
+      ALBERTNER_CHECK(primary.set_threads(options.threads));
+      pool = primary.pool_;
+      if (!pool) pool = std::make_shared<detail::WorkerPool>(); // 1 thread: every step on the caller
+      return ok_status();
+    }
+    Model model; // the encoder's weights point into its mapping
+    Tokenizer tokenizer;
+    Encoder<T> encoder;
+    TaggerOptions options;
+    Workspace primary; // owns the pool that every slot's workspace shares
+    std::shared_ptr<detail::WorkerPool> pool;
+    mutable detail::Mutex mutex; // guards `free`
+    mutable std::vector<std::unique_ptr<Slot>> free;
+  };
+
+  /// A slot borrowed from State::free (or made) for one caller, given back at the end of the call.
+  class Lease {
+  public:
+    explicit Lease(const State& s) : state_(&s) {
+      s.mutex.lock();
+      if (!s.free.empty()) {
+        slot_ = std::move(s.free.back());
+        s.free.pop_back();
+      }
+      s.mutex.unlock();
+      if (!slot_) {
+        slot_.reset(new (std::nothrow) Slot());
+        if (slot_) slot_->workspace.share_threads_with(s.primary);
+      }
+    }
+    Lease(Lease&& other) noexcept : state_(other.state_), slot_(std::move(other.slot_)) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() {
+      if (!slot_) return;
+      state_->mutex.lock();
+      state_->free.push_back(std::move(slot_));
+      state_->mutex.unlock();
+    }
+    Slot* operator->() const noexcept { return slot_.get(); }
+    Slot& operator*() const noexcept { return *slot_; }
+    explicit operator bool() const noexcept { return slot_ != nullptr; }
+
+  private:
+    const State* state_;
+    std::unique_ptr<Slot> slot_;
+  };
+
   struct Job {
     std::size_t text, window, length;
   };
@@ -170,94 +289,71 @@ private:
     std::size_t begin, end;
     Status status = ok_status();
   };
+  /// One document_logits call: its plan, its results, the slots its threads borrowed.
   struct Run {
-    Tagger* tagger;
-    const std::vector<Encoding>* encodings;
-    const std::vector<std::vector<Window>>* windows;
-    const std::vector<Job>* jobs;
-    std::vector<Group>* groups;
-    std::size_t num_labels;
-  };
-  struct Worker {
-    Run* run;
-    std::size_t first, stride;
-    typename Encoder<T>::Workspace* workspace;
-  };
+    Run(const State& s, const std::vector<Encoding>& e)
+        : state(s), encodings(e), windows(e.size()), window_logits(e.size()), slots(s.pool->threads()) {}
+    const State& state;
+    const std::vector<Encoding>& encodings;
+    std::vector<std::vector<Window>> windows;
+    std::vector<Job> jobs;
+    std::vector<Group> groups;
+    std::vector<std::vector<std::vector<float>>> window_logits; // [text][window] -> [length][labels]
+    std::vector<std::optional<Lease>> slots;                   // one per thread slot, borrowed when first used
 
-  Tagger(Model model, Tokenizer tokenizer, Encoder<T> encoder, TaggerOptions options)
-      : model_(std::move(model)),
-        tokenizer_(std::move(tokenizer)),
-        encoder_(std::move(encoder)),
-        options_(std::move(options)) {}
-
-  // Runs every group; worker k takes groups k, k + threads, ... with its own workspace, whose
-  // encoder passes get the threads the workers leave over.
-  Status run_groups(Run& run) {
-    window_logits_.assign(run.encodings->size(), {});
-    for (std::size_t i = 0; i < run.encodings->size(); ++i) window_logits_[i].resize((*run.windows)[i].size());
-    const std::size_t threads = std::max<std::size_t>(1, std::min(options_.threads, run.groups->size()));
-    const std::size_t inner = std::max<std::size_t>(1, options_.threads / threads);
-    while (workspaces_.size() < threads) workspaces_.emplace_back(new typename Encoder<T>::Workspace());
-    for (std::size_t k = 0; k < threads; ++k)
-      if (workspaces_[k]->threads() != inner) ALBERTNER_CHECK(workspaces_[k]->set_threads(inner));
-    std::vector<Worker> workers(threads);
-    for (std::size_t k = 0; k < threads; ++k) workers[k] = Worker{&run, k, threads, workspaces_[k].get()};
-    std::vector<pthread_t> handles;
-    std::vector<std::size_t> on_caller = {0}; // workers whose thread could not be started run here
-    for (std::size_t k = 1; k < threads; ++k) {
-      pthread_t h;
-      if (pthread_create(&h, nullptr, &Tagger::worker_main, &workers[k]) == 0) handles.push_back(h);
-      else on_caller.push_back(k);
+    static void group_part(void* self, std::size_t part, std::size_t, std::size_t slot) {
+      Run& run = *static_cast<Run*>(self);
+      std::optional<Lease>& lease = run.slots[slot]; // only this slot's thread touches it
+      if (!lease) lease.emplace(run.state);
+      Group& g = run.groups[part];
+      if (!*lease) g.status = Error(errc::internal, "out of memory for an encoder workspace");
+      else g.status = run.run_group(g, **lease);
     }
-    for (std::size_t k : on_caller) worker_main(&workers[k]);
-    for (pthread_t h : handles) pthread_join(h, nullptr);
+
+    Status run_group(const Group& g, Slot& slot) {
+      const std::size_t B = g.end - g.begin, Tlen = jobs[g.begin].length; // longest first
+      ALBERTNER_CHECK(slot.grow(state, static_cast<std::int64_t>(B), static_cast<std::int64_t>(Tlen)));
+      const Tokenizer& tok = state.tokenizer;
+      std::fill(slot.ids.begin(), slot.ids.begin() + static_cast<std::ptrdiff_t>(B * Tlen), tok.pad_id());
+      std::fill(slot.mask.begin(), slot.mask.begin() + static_cast<std::ptrdiff_t>(B * Tlen), 0);
+      for (std::size_t b = 0; b < B; ++b) {
+        const Job& job = jobs[g.begin + b];
+        const Encoding& e = encodings[job.text];
+        const Window& w = windows[job.text][job.window];
+        std::int64_t* row = slot.ids.data() + b * Tlen;
+        row[0] = tok.cls_id();
+        for (std::size_t t = w.begin; t < w.end; ++t) row[t - w.begin + 1] = e.ids[t + 1];
+        row[job.length - 1] = tok.sep_id();
+        std::fill(slot.mask.begin() + static_cast<std::ptrdiff_t>(b * Tlen),
+                  slot.mask.begin() + static_cast<std::ptrdiff_t>(b * Tlen + job.length), 1);
+      }
+      EncoderInput input;
+      input.batch = static_cast<std::int64_t>(B);
+      input.seq_len = static_cast<std::int64_t>(Tlen);
+      input.input_ids = slot.ids.data();
+      input.attention_mask = slot.mask.data();
+      input.skip_padding = true; // only window rows are read back
+      ALBERTNER_TRY(EncoderOutput out, state.encoder.forward(input, slot.workspace));
+      const std::size_t L = static_cast<std::size_t>(out.num_labels);
+      for (std::size_t b = 0; b < B; ++b) {
+        const Job& job = jobs[g.begin + b];
+        const float* src = out.logits + b * Tlen * L;
+        window_logits[job.text][job.window].assign(src, src + job.length * L);
+      }
+      return ok_status();
+    }
+  };
+
+  static Aggregation default_aggregation(const Model&) { return Aggregation::simple; }
+
+  Status check_model() const {
+    if (!state_)
+      return Error(errc::invalid_input,
+                   "this Tagger holds no model (default-constructed or moved-from): open one first");
     return ok_status();
   }
 
-  static void* worker_main(void* arg) {
-    Worker& w = *static_cast<Worker*>(arg);
-    for (std::size_t g = w.first; g < w.run->groups->size(); g += w.stride)
-      (*w.run->groups)[g].status = w.run->tagger->run_group((*w.run->groups)[g], *w.run, *w.workspace);
-    return nullptr;
-  }
-
-  Status run_group(Group& g, const Run& run, typename Encoder<T>::Workspace& workspace) {
-    const std::vector<Job>& jobs = *run.jobs;
-    const std::size_t B = g.end - g.begin, Tlen = jobs[g.begin].length; // longest first
-    std::vector<std::int64_t> ids(B * Tlen, tokenizer_.pad_id()), mask(B * Tlen, 0);
-    for (std::size_t b = 0; b < B; ++b) {
-      const Job& job = jobs[g.begin + b];
-      const Encoding& e = (*run.encodings)[job.text];
-      const Window& w = (*run.windows)[job.text][job.window];
-      std::int64_t* row = ids.data() + b * Tlen;
-      row[0] = tokenizer_.cls_id();
-      for (std::size_t t = w.begin; t < w.end; ++t) row[t - w.begin + 1] = e.ids[t + 1];
-      row[job.length - 1] = tokenizer_.sep_id();
-      std::fill(mask.begin() + static_cast<std::ptrdiff_t>(b * Tlen),
-                mask.begin() + static_cast<std::ptrdiff_t>(b * Tlen + job.length), 1);
-    }
-    EncoderInput input;
-    input.batch = static_cast<std::int64_t>(B);
-    input.seq_len = static_cast<std::int64_t>(Tlen);
-    input.input_ids = ids.data();
-    input.attention_mask = mask.data();
-    input.skip_padding = true; // only window rows are read back
-    ALBERTNER_TRY(EncoderOutput out, encoder_.forward(input, workspace));
-    const std::size_t L = run.num_labels;
-    for (std::size_t b = 0; b < B; ++b) {
-      const Job& job = jobs[g.begin + b];
-      const float* src = out.logits + b * Tlen * L;
-      window_logits_[job.text][job.window].assign(src, src + job.length * L);
-    }
-    return ok_status();
-  }
-
-  Model model_; // the encoder's weights point into its mapping, which moves with it
-  Tokenizer tokenizer_;
-  Encoder<T> encoder_;
-  TaggerOptions options_;
-  std::vector<std::unique_ptr<typename Encoder<T>::Workspace>> workspaces_;
-  std::vector<std::vector<std::vector<float>>> window_logits_; // [text][window] -> [length][labels]
+  std::shared_ptr<const State> state_;
 };
 
 } // namespace albertner

@@ -1,7 +1,7 @@
 // Shared pieces of the albertner CLI: registration of subcommands, errors, input, JSON output.
 #pragma once
 
-#include <albertner/albertner.hpp>
+#include <albertner/tooling.hpp>
 
 #include <CLI/CLI.hpp>
 
