@@ -4,7 +4,7 @@
 // Usage: soak MODEL [--sentences N] [--conll valid.txt] [--chunk K] [--threads T]
 //   MODEL: an albertner model file, or a Hugging Face folder (converted to a temporary file first).
 #include <albertner/albertner.hpp>
-#include <albertner/converter.hpp>
+#include <albertner/tooling.hpp>
 
 #include <chrono>
 #include <cstdio>

@@ -8,7 +8,7 @@
 // The model is SHARED/golden/base converted to a temporary file, or the converted model file
 // named by the environment variable ALBERTNER_BENCH_MODEL.
 #include <albertner/albertner.hpp>
-#include <albertner/converter.hpp>
+#include <albertner/tooling.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -325,7 +325,7 @@ void bench_decode(benchmark::State& state) {
   auto logits = tagger.document_logits({*encoding});
   if (!logits.ok()) return state.SkipWithError(logits.error().what().c_str());
   const std::vector<albertner::TokenInfo> tokens = tagger.token_infos(*encoding);
-  const albertner::DecodeOptions options{tagger.options().aggregation, tagger.options().ignore_labels,
+  const albertner::DecodeOptions options{*tagger.options().aggregation, tagger.options().ignore_labels,
                                          tokenizer().unk_id()};
   const std::size_t num_labels = tagger.labels().size();
   const double start = now_seconds();

@@ -4,11 +4,12 @@
 # packaging checks (install + find_package, pkg-config, add_subdirectory), the embedded build
 # (-fno-exceptions -fno-rtti, g++ and clang++, tagging from memory), the whole suite again under
 # AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/) and 30 s of each libFuzzer target
-# (build-fuzz/). Ends with "N passed, M failed"; exits non-zero on any failure.
+# (build-fuzz/), and the shared-Tagger test under ThreadSanitizer (build-tsan/). Ends with "N passed, M failed"; exits non-zero on any failure.
 # SHARED overrides where the shared fixtures are (default: the folder `shared` beside the repository).
 # Without them the checks that need them are skipped, each with one line saying why, unless
 # ALBERTNER_REQUIRE_SHARED is set (.ci/run sets it): then a missing fixture is a failure.
-# FUZZ_SECONDS: seconds per fuzz target (default 30; 0 skips the stage). ASAN=0 skips the sanitizer stage.
+# FUZZ_SECONDS: seconds per fuzz target (default 30; 0 skips the stage). ASAN=0 skips the sanitizer stage,
+# TSAN=0 the ThreadSanitizer one.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -150,6 +151,34 @@ else
     record "asan+ubsan ctest" "$asan_rc" "${summary:-no summary line}; build $((built_at - start)) s, tests $(($(date +%s) - built_at)) s"
   else
     record "asan+ubsan build" 1
+  fi
+fi
+
+banner "threads: ThreadSanitizer, one Tagger shared by 4 threads (build-tsan, clang++ -O1)"
+if [ "${TSAN:-1}" = 0 ]; then
+  echo "skipped (TSAN=0)"
+elif [ "$have_shared" -eq 0 ]; then
+  skip "tsan test_shared_tagger" "$no_shared; the test tags the CoNLL test sentences"
+else
+  tsan=build-tsan
+  start=$(date +%s)
+  tsan_built=1
+  # Only the shared-Tagger test: its 4 threads run every path a shared Tagger has (the free list
+  # of workspaces, the pool's part claiming, per-call options); the rest of the suite is
+  # single-threaded and runs under ASan above. TSAN_SENTENCES caps the CoNLL sentences (default 300).
+  if CXX=clang++ CC=clang cmake -S . -B "$tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+       -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -fsanitize=thread" -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread" \
+       -DALBERTNER_BUILD_TESTS=ON -DALBERTNER_BUILD_TOOLS=OFF -DALBERTNER_SHARED_DIR="$SHARED"; then
+    cmake --build "$tsan" -j "$jobs" --target test_shared_tagger
+    tsan_built=$?
+  fi
+  built_at=$(date +%s)
+  if [ "$tsan_built" -eq 0 ]; then
+    ALBERTNER_TEST_SENTENCES=${TSAN_SENTENCES:-300} TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+      "$tsan/tests/test_shared_tagger"
+    record "tsan test_shared_tagger" $? "build $((built_at - start)) s, test $(($(date +%s) - built_at)) s"
+  else
+    record "tsan build" 1
   fi
 fi
 

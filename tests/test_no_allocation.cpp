@@ -5,7 +5,7 @@
 #define EIGEN_RUNTIME_NO_MALLOC
 #include "shared.hpp"
 
-#include <albertner/albertner.hpp>
+#include <albertner/tooling.hpp>
 
 #include <atomic>
 #include <cstdio>
@@ -102,4 +102,39 @@ TEST_CASE(
   }
   std::remove(bf16.c_str());
   std::remove(int8.c_str());
+}
+
+TEST_CASE("Tagger::tag_batch after reserve grows no scratch: its first call allocates what every later call "
+          "does, with 2 threads; without reserve the first call grows it") {
+  const std::string model = std::string(ALBERTNER_SOURCE_DIR) + "/models/albertner-conll03-small.safetensors";
+  // 12 texts of 3 to about 100 tokens: 3 groups of 4, shared between the 2 threads.
+  std::vector<std::string> texts;
+  std::string text = "Paris";
+  for (int i = 0; i < 12; ++i) {
+    texts.push_back(text);
+    text += " and the Union of European Football Associations";
+  }
+  auto allocations_of_call = [&](const albertner::Tagger<float>& tagger) {
+    const long before = allocations.load();
+    const bool ok = tagger.tag_batch(texts).ok();
+    CHECK(ok);
+    return allocations.load() - before;
+  };
+  albertner::TaggerOptions options;
+  options.threads = 2;
+  options.batch_size = 4;
+
+  auto reserved = albertner::Tagger<float>::open(model, options);
+  REQUIRE(reserved.ok());
+  REQUIRE(reserved->reserve(1, 128).ok());
+  const long first = allocations_of_call(*reserved);
+  const long second = allocations_of_call(*reserved);
+  CHECK(first == second);
+
+  auto cold = albertner::Tagger<float>::open(model, options);
+  REQUIRE(cold.ok());
+  const long cold_first = allocations_of_call(*cold);
+  const long cold_second = allocations_of_call(*cold);
+  CHECK(cold_second == second);
+  CHECK(cold_first > cold_second); // the workspaces were made and grown in the first call
 }

@@ -1,7 +1,24 @@
 // The albertner runtime in one include: #include <albertner/albertner.hpp>
 // Open a converted model file, tokenize, run the encoder, tag entities. Converting a Hugging Face
 // checkpoint and scoring CoNLL files are tooling, included on their own: <albertner/tooling.hpp>.
+//
+// Header-only by default. Applications with many files may compile the engine once: define
+// ALBERTNER_DECLARATIONS_ONLY for every file (they see the Tagger's declarations, Entity and
+// Result only, and compile in a fraction of the time), and in exactly one file also define
+// ALBERTNER_IMPLEMENTATION before this include; that file holds Tagger<float>.
 #pragma once
+
+#if defined(ALBERTNER_DECLARATIONS_ONLY) && !defined(ALBERTNER_IMPLEMENTATION)
+
+#include "entity.hpp"
+#include "status.hpp"
+#include "tagger.hpp"
+
+namespace albertner {
+extern template class Tagger<float>;
+} // namespace albertner
+
+#else
 
 #include "config.hpp"
 #include "encoder.hpp"
@@ -12,3 +29,11 @@
 #include "tagger.hpp"
 #include "tensor.hpp"
 #include "tokenizer.hpp"
+
+#ifdef ALBERTNER_IMPLEMENTATION
+namespace albertner {
+template class Tagger<float>;
+} // namespace albertner
+#endif
+
+#endif

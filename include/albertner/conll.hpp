@@ -330,7 +330,8 @@ namespace detail {
 
 /// predict_word_tags with `where(s)` naming sentence s in error messages.
 template <class T, class Where>
-Result<WordTags> predict_word_tags_named(Tagger<T>& tagger, const std::vector<std::vector<std::string>>& sentences,
+Result<WordTags> predict_word_tags_named(const Tagger<T>& tagger,
+                                         const std::vector<std::vector<std::string>>& sentences,
                                          const PredictOptions& options, Where where) {
   const std::vector<std::string>& labels = tagger.labels();
   const std::size_t L = labels.size();
@@ -394,7 +395,7 @@ Result<WordTags> predict_word_tags_named(Tagger<T>& tagger, const std::vector<st
 /// first sub-token (Hugging Face's run_ner.py alignment with label_all_tokens=False). Errors name
 /// the sentence ("sentence 12: word 3: ..."): invalid UTF-8, non-finite logits, or the encoder's own.
 template <class T>
-Result<WordTags> predict_word_tags(Tagger<T>& tagger, const std::vector<std::vector<std::string>>& sentences,
+Result<WordTags> predict_word_tags(const Tagger<T>& tagger, const std::vector<std::vector<std::string>>& sentences,
                                    const PredictOptions& options = {}) {
   return detail::predict_word_tags_named(tagger, sentences, options,
                                          [](std::size_t s) { return "sentence " + std::to_string(s); });
@@ -403,7 +404,7 @@ Result<WordTags> predict_word_tags(Tagger<T>& tagger, const std::vector<std::vec
 /// predict_word_tags over `sentences`' words, storing each sentence's tags in its `predicted`.
 /// Errors name the sentence by the file line of its first word when it has one ("line 120").
 template <class T>
-Result<WordTags> predict_conll(Tagger<T>& tagger, std::vector<ConllSentence>& sentences,
+Result<WordTags> predict_conll(const Tagger<T>& tagger, std::vector<ConllSentence>& sentences,
                                const PredictOptions& options = {}) {
   std::vector<std::vector<std::string>> words;
   words.reserve(sentences.size());

@@ -2,7 +2,8 @@
 # Packaging check: install albertner into a scratch prefix and build three downstream programs:
 #   1. find_package(albertner) against the installed prefix (CMAKE_PREFIX_PATH),
 #   2. plain g++ with `pkg-config --cflags --libs albertner` (PKG_CONFIG_PATH),
-#   3. add_subdirectory(<source tree>), no install.
+#   3. add_subdirectory(<source tree>), no install,
+#   4. the declarations-only mode (two files, one with the engine) against the installed prefix.
 # Usage: tests/consumer/run.sh BUILD_ROOT   (everything is written under BUILD_ROOT; it is wiped first)
 set -euo pipefail
 
@@ -19,7 +20,7 @@ prefix="$root/prefix"
 
 step() { printf '\n--- consumer: %s\n' "$*"; }
 
-rm -rf "$root/project" "$prefix" "$root/find_package" "$root/pkg-config" "$root/add_subdirectory"
+rm -rf "$root/project" "$prefix" "$root/find_package" "$root/pkg-config" "$root/add_subdirectory" "$root/declarations"
 
 step "configure + install albertner into $prefix"
 cmake -S "$src" -B "$root/project" -DCMAKE_BUILD_TYPE=Release \
@@ -67,5 +68,11 @@ cmake -S "$here/add_subdirectory" -B "$root/add_subdirectory" -DCMAKE_BUILD_TYPE
   -DALBERTNER_SOURCE_DIR="$src"
 cmake --build "$root/add_subdirectory" -j "$jobs"
 "$root/add_subdirectory/consumer"
+
+step "declarations-only consumer (ALBERTNER_DECLARATIONS_ONLY + one ALBERTNER_IMPLEMENTATION file)"
+cmake -S "$here/declarations" -B "$root/declarations" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
+cmake --build "$root/declarations" -j "$jobs"
+"$root/declarations/consumer" "$src/models/albertner-conll03-small.safetensors"
 
 printf '\nconsumer: all packaging checks passed\n'
