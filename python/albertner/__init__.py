@@ -111,6 +111,8 @@ class Tagger:
     def __call__(self, texts, aggregation=None, ignore_labels=None):
         """Entities of one text (str, or UTF-8 bytes): a list of dicts. An iterable of texts gives a
         list of such lists, tagged together (batched by length, shared among the threads)."""
+        if isinstance(texts, dict):
+            raise TypeError("text must be str or bytes, or an iterable of them, not dict")
         return self._impl(texts, _aggregation(aggregation), _labels(ignore_labels))
 
     def logits(self, text):

@@ -136,7 +136,7 @@ public:
     else if (py::isinstance<py::iterable>(texts))
       for (py::handle h : texts) batch.push_back(text_of(h, "each text"));
     else
-      throw py::type_error("text must be str, bytes or an iterable of them, not " +
+      throw py::type_error("text must be str or bytes, or an iterable of them, not " +
                            std::string(py::str(py::type::handle_of(texts).attr("__name__"))));
     albertner::Result<std::vector<std::vector<albertner::Entity>>> all = Error(errc::internal, "not run");
     {

@@ -87,7 +87,7 @@ def test_no_model_named_means_the_bundled_model(bundled_model, sentences, monkey
 
 def test_options_resolve_the_models_defaults(tagger):
     o = tagger.options
-    assert o["aggregation"] == "simple" and o["threads"] == 1 and o["window"] == 512 and o["overlap"] == 128
+    assert o["aggregation"] == "simple" and o["threads"] == 1 and o["window"] == 256 and o["overlap"] == 64  # the small model: 256 positions
     assert tagger.labels[0] == "O" and "B-PER" in tagger.labels
 
 
