@@ -5,6 +5,7 @@ Install (offline, from the repository root, in a venv that sees Debian's package
     /usr/bin/python3 -m venv --system-site-packages .venv
     .venv/bin/pip install --no-build-isolation ./python
 """
+import glob
 import os
 import shutil
 import subprocess
@@ -46,9 +47,13 @@ if not os.path.isfile(os.path.join(INCLUDE, "albertner", "albertner.hpp")):
 cflags = pkg_config("--cflags", "sentencepiece", "libutf8proc", "eigen3") or ["-I/usr/include/eigen3"]
 libs = pkg_config("--libs", "sentencepiece", "libutf8proc") or ["-lsentencepiece", "-lutf8proc"]
 
+# Every header, so that an in-tree rebuild (python/build/) recompiles when the library changes.
+headers = sorted(glob.glob(os.path.join(INCLUDE, "albertner", "**", "*.hpp"), recursive=True))
+
 extension = Extension(
     "albertner._albertner",
     sources=[os.path.join("src", "module.cpp")],
+    depends=headers,
     include_dirs=[INCLUDE, pybind11_include()],
     language="c++",
     extra_compile_args=["-std=c++17", "-O2", "-DNDEBUG", "-fvisibility=hidden", "-pthread", "-Wall", "-Wextra"]
