@@ -7,7 +7,7 @@
 # Why each package is needed: docs/dependencies.md.
 set -euo pipefail
 
-python_packages=(python3-dev python3-venv python3-pytest pybind11-dev python3-numpy python3-pandas python3-dask
+python_packages=(python3-dev python3-venv python3-setuptools python3-wheel python3-pytest pybind11-dev python3-numpy python3-pandas python3-dask
   python3-distributed)
 extra=()
 for arg in "$@"; do
