@@ -56,7 +56,7 @@ extension = Extension(
     depends=headers,
     include_dirs=[INCLUDE, pybind11_include()],
     language="c++",
-    extra_compile_args=["-std=c++17", "-O2", "-DNDEBUG", "-fvisibility=hidden", "-pthread", "-Wall", "-Wextra"]
+    extra_compile_args=["-std=c++17", "-O2", "-DNDEBUG", "-fvisibility=hidden", "-pthread", "-Wall", "-Wextra", "-Wpedantic"]
     + cflags,
     extra_link_args=["-pthread"] + libs,
 )

@@ -164,7 +164,8 @@ public:
     if (!rows.ok()) raise_error(rows.error());
     const std::size_t labels = tagger_.labels().size();
     const std::vector<float>& data = rows->front();
-    py::array_t<float> out({static_cast<py::ssize_t>(labels ? data.size() / labels : 0), static_cast<py::ssize_t>(labels)});
+    py::array_t<float> out(
+        {static_cast<py::ssize_t>(labels ? data.size() / labels : 0), static_cast<py::ssize_t>(labels)});
     if (!data.empty()) std::memcpy(out.mutable_data(), data.data(), data.size() * sizeof(float));
     return out;
   }
@@ -302,10 +303,10 @@ py::dict evaluate(const std::string& model_path, const std::string& data, std::s
 PYBIND11_MODULE(_albertner, m) {
   m.doc() = "albertner's C++ binding; use the albertner package, not this module";
   py::class_<PyTagger>(m, "_Tagger")
-      .def(py::init<const std::string&, std::optional<std::string>, std::size_t, std::optional<std::vector<std::string>>,
-                    std::size_t, std::size_t, std::optional<std::size_t>>(),
-           py::arg("path"), py::arg("aggregation"), py::arg("threads"), py::arg("ignore_labels"),
-           py::arg("batch_size"), py::arg("window"), py::arg("overlap"))
+      .def(py::init<const std::string&, std::optional<std::string>, std::size_t,
+                    std::optional<std::vector<std::string>>, std::size_t, std::size_t, std::optional<std::size_t>>(),
+           py::arg("path"), py::arg("aggregation"), py::arg("threads"), py::arg("ignore_labels"), py::arg("batch_size"),
+           py::arg("window"), py::arg("overlap"))
       .def("__call__", &PyTagger::call, py::arg("texts"), py::arg("aggregation") = py::none(),
            py::arg("ignore_labels") = py::none())
       .def("logits", &PyTagger::logits, py::arg("text"))
