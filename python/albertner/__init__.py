@@ -1,10 +1,10 @@
 """albertner: ALBERT named-entity recognition from Python.
 
     >>> import albertner
-    >>> tagger = albertner.Tagger()            # the bundled CoNLL-2003 model
-    >>> tagger("Angela Merkel visited Paris.")
-    [{'entity_group': 'PER', 'score': 0.98..., 'word': 'angela merkel', 'start': 0, 'end': 13,
-      'byte_start': 0, 'byte_end': 13, 'text': 'Angela Merkel'}, ...]
+    >>> tagger = albertner.Tagger(aggregation="first")   # the bundled CoNLL-2003 model
+    >>> tagger("EU rejects German call to boycott British lamb .")
+    [{'entity_group': 'ORG', 'score': 0.9928..., 'word': 'EU', 'start': 0, 'end': 2,
+      'byte_start': 0, 'byte_end': 2, 'text': 'EU'}, ...]
 
 Entities carry the keys of Hugging Face's token-classification pipeline (``entity_group`` for the
 grouped strategies, ``entity`` and ``index`` for ``aggregation="none"``; ``score``, ``word``, ``start``
