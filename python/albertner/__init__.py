@@ -106,6 +106,8 @@ class Tagger:
             overlap=_count(overlap, "overlap", optional=True),
         )
         self._path = os.path.abspath(path)
+        # What a pickle carries: None (each process finds its own default model) or the absolute path.
+        self._model = None if model is None else self._path
         self._impl = _albertner._Tagger(self._path, **self._args)
 
     def __call__(self, texts, aggregation=None, ignore_labels=None):
@@ -145,8 +147,9 @@ class Tagger:
         return self._impl.options
 
     def __reduce__(self):
-        # The model path and the options as given: the receiving process maps the file itself.
-        return (_reopen, (self._path, self._args))
+        # The model path and the options as given: the receiving process maps the file itself. A
+        # Tagger of the default model stays one, so that each machine uses its own installed copy.
+        return (_reopen, (self._model, self._args))
 
     def __repr__(self):
         return f"albertner.Tagger({self._path!r}, aggregation={self.aggregation!r}, threads={self._args['threads']})"

@@ -56,7 +56,7 @@ def _split_options(opts):
 def _model_arg(model):
     # A Tagger travels as its path and options (it pickles so anyway); a path as a plain str.
     if isinstance(model, Tagger):
-        return model.model_path, dict(model._args)
+        return model._model, dict(model._args)
     if model is None:
         return None, {}
     if not isinstance(model, (str, os.PathLike)):

@@ -41,3 +41,12 @@ def test_the_reopened_file_is_memory_mapped(bundled_model):
     with open("/proc/self/maps") as f:
         mapped = [line for line in f if line.rstrip().endswith(os.path.basename(bundled_model))]
     assert mapped, "the model file is not mapped"
+
+
+def test_a_tagger_of_the_default_model_reopens_the_default_model_of_the_receiver(monkeypatch):
+    monkeypatch.delenv("ALBERTNER_MODEL", raising=False)
+    tagger = albertner.Tagger()
+    assert pickle.loads(pickle.dumps(tagger)).model_path == tagger.model_path
+    assert b"safetensors" not in pickle.dumps(tagger)  # no path: the receiver finds its own copy
+    named = albertner.Tagger(tagger.model_path)
+    assert tagger.model_path.encode() in pickle.dumps(named)
