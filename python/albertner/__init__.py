@@ -70,6 +70,15 @@ def _aggregation(value):
     return value
 
 
+def _strategy(aggregation, aggregation_strategy):
+    """aggregation_strategy: Hugging Face's pipeline's name for the same option."""
+    if aggregation_strategy is None:
+        return _aggregation(aggregation)
+    if aggregation is not None:
+        raise TypeError("give aggregation or aggregation_strategy (its Hugging Face name), not both")
+    return _aggregation(aggregation_strategy)
+
+
 def _labels(value):
     if value is None:
         return None
@@ -87,7 +96,8 @@ class Tagger:
 
     model: path of a .safetensors model file; None: :func:`default_model`.
     aggregation: how tokens become entities, one of ``none``, ``simple``, ``first``, ``average``,
-        ``max`` (Hugging Face's strategies); None: the model's own default (``simple``).
+        ``max`` (Hugging Face's strategies; ``aggregation_strategy=``, the pipeline's name, is accepted
+        too); None: the model's own default (``simple``).
     threads: threads in all for one call (1: the calling thread alone).
     ignore_labels: labels dropped from the output (default ``["O"]``).
     batch_size: sequences run through the encoder together; window, overlap: positions per window
@@ -95,10 +105,10 @@ class Tagger:
     """
 
     def __init__(self, model=None, aggregation=None, threads=1, ignore_labels=None, batch_size=8, window=0,
-                 overlap=None):
+                 overlap=None, aggregation_strategy=None):
         path = default_model() if model is None else _path(model, "model")
         self._args = dict(
-            aggregation=_aggregation(aggregation),
+            aggregation=_strategy(aggregation, aggregation_strategy),
             threads=_count(threads, "threads", 1),
             ignore_labels=_labels(ignore_labels),
             batch_size=_count(batch_size, "batch_size", 1),
@@ -110,12 +120,12 @@ class Tagger:
         self._model = None if model is None else self._path
         self._impl = _albertner._Tagger(self._path, **self._args)
 
-    def __call__(self, texts, aggregation=None, ignore_labels=None):
+    def __call__(self, texts, aggregation=None, ignore_labels=None, aggregation_strategy=None):
         """Entities of one text (str, or UTF-8 bytes): a list of dicts. An iterable of texts gives a
         list of such lists, tagged together (batched by length, shared among the threads)."""
         if isinstance(texts, dict):
             raise TypeError("text must be str or bytes, or an iterable of them, not dict")
-        return self._impl(texts, _aggregation(aggregation), _labels(ignore_labels))
+        return self._impl(texts, _strategy(aggregation, aggregation_strategy), _labels(ignore_labels))
 
     def logits(self, text):
         """The model's logits for one text: a float32 array [tokens, labels], the [CLS] and [SEP]

@@ -47,7 +47,8 @@ def get_tagger(model=None, **opts):
 
 def _split_options(opts):
     """Tagger options apart from per-call ones (aggregation and ignore_labels are both)."""
-    unknown = set(opts) - {"aggregation", "threads", "ignore_labels", "batch_size", "window", "overlap"}
+    unknown = set(opts) - {"aggregation", "aggregation_strategy", "threads", "ignore_labels", "batch_size", "window",
+                           "overlap"}
     if unknown:
         raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
     return dict(opts)

@@ -124,3 +124,12 @@ def test_convert_writes_a_model_the_tagger_opens(tmp_path):
         text = "Hello world from Paris"
         assert len(t(text)) == len(t.tokens(text)) - 2
         assert t.logits(text).shape[1] == len(report["labels"])
+
+
+def test_the_pipelines_aggregation_strategy_keyword_is_accepted(bundled_model, tagger, sentences):
+    texts = sentences[:10]
+    first = albertner.Tagger(bundled_model, aggregation="first")(texts)
+    assert albertner.Tagger(bundled_model, aggregation_strategy="first")(texts) == first
+    assert tagger(texts, aggregation_strategy="first") == first
+    with pytest.raises(TypeError, match="not both"):
+        tagger(texts, aggregation="first", aggregation_strategy="max")
