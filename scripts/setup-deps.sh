@@ -2,8 +2,18 @@
 # Installs albertner's build and test dependencies from Debian 12 (bookworm) packages.
 # Idempotent: does nothing (not even apt-get update) when every package is already installed.
 # Runs as root or through sudo. Extra package names may be given as arguments (e.g. clang).
+# --python adds what the Python package (python/) and its tests need: Debian's Python 3.11 headers,
+# venv, pytest, pybind11, NumPy, pandas, Dask and distributed.
 # Why each package is needed: docs/dependencies.md.
 set -euo pipefail
+
+python_packages=(python3-dev python3-venv python3-setuptools python3-wheel python3-pytest pybind11-dev python3-numpy python3-pandas python3-dask
+  python3-distributed)
+extra=()
+for arg in "$@"; do
+  if [ "$arg" = --python ]; then extra+=("${python_packages[@]}"); else extra+=("$arg"); fi
+done
+set -- ${extra[@]+"${extra[@]}"}
 
 packages=(
   cmake g++ pkg-config       # build

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Every test: dependencies, a -Werror Release build of tests and tools into build-test/, CTest, the html
+# Every test: dependencies, a -Werror Release build of tests and tools into build-test/, CTest, the
+# Python package (pip install ./python in a venv + pytest python/tests), the html
 # output of `albertner tag` rendered in headless Chromium (tests/html/check.sh), the
 # packaging checks (install + find_package, pkg-config, add_subdirectory), the embedded build
 # (-fno-exceptions -fno-rtti, g++ and clang++, tagging from memory), the whole suite again under
 # AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/) and 30 s of each libFuzzer target
-# (build-fuzz/), and the shared-Tagger test under ThreadSanitizer (build-tsan/). Ends with "N passed, M failed"; exits non-zero on any failure.
+# (build-fuzz/), and the shared-Tagger test under ThreadSanitizer (build-tsan/). Ends with
+# "N passed, M failed"; exits non-zero on any failure.
 # SHARED overrides where the shared fixtures are (default: the folder `shared` beside the repository).
 # Without them the checks that need them are skipped, each with one line saying why, unless
 # ALBERTNER_REQUIRE_SHARED is set (.ci/run sets it): then a missing fixture is a failure.
 # FUZZ_SECONDS: seconds per fuzz target (default 30; 0 skips the stage). ASAN=0 skips the sanitizer stage,
-# TSAN=0 the ThreadSanitizer one.
+# TSAN=0 the ThreadSanitizer one, PYTHON=0 the Python stage.
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -94,6 +96,32 @@ if [ "$built" -eq 0 ]; then
 else
   echo "not run: the build failed"
   record "ctest" 1 "not run: the build failed"
+fi
+
+banner "python: pip install --no-build-isolation ./python in a venv, pytest python/tests"
+# The README's install (Debian's Python, a venv that sees Debian's packages) into $build/venv, then
+# the API against this build's CLI, pickling, errors, threads and a two-process Dask LocalCluster.
+# PYTHON=0 skips the stage.
+case "$build" in /*) build_abs="$build" ;; *) build_abs="$repo/$build" ;; esac
+if [ "${PYTHON:-1}" = 0 ]; then
+  echo "skipped (PYTHON=0)"
+elif [ "$have_shared" -eq 0 ]; then
+  skip "python (pytest python/tests)" "$no_shared; the tests compare with the CLI on the CoNLL test sentences"
+else
+  start=$(date +%s)
+  venv="$build_abs/venv"
+  py_rc=1
+  py_note="install failed"
+  if bash scripts/setup-deps.sh --python && /usr/bin/python3 -m venv --system-site-packages "$venv" &&
+     "$venv/bin/pip" install -q --no-build-isolation ./python; then
+    installed_at=$(date +%s)
+    (cd python/tests && ALBERTNER_CLI="$build_abs/albertner" ALBERTNER_SHARED_DIR="$SHARED" \
+      "$venv/bin/python" -m pytest -q -p no:cacheprovider .) 2>&1 | tee "$build/pytest.log"
+    py_rc=${PIPESTATUS[0]}
+    py_note="$(grep -E '^[0-9]+ (passed|failed)' "$build/pytest.log" | tail -n 1 | sed -E 's/ in [0-9.]+s.*//')"
+    py_note="${py_note:-no summary line}; install $((installed_at - start)) s, tests $(($(date +%s) - installed_at)) s"
+  fi
+  record "python (pip install ./python + pytest python/tests)" "$py_rc" "$py_note"
 fi
 
 banner "html: albertner tag --format html rendered in headless Chromium"

@@ -935,6 +935,15 @@ TEST_CASE("cli tag: jsonl, conll, pretty, html") {
     CHECK(in_lines[0] == lines[0]);
     CHECK(in_lines[1] == lines[1]);
     CHECK(member(parse(in_lines[2]), "text").as_string() == multi);
+    // An "id" of any JSON type comes first in its output line; a line without one has none.
+    Output ids = check_ok({"tag", *model, "--format", "jsonl"},
+                          "{\"id\": 7, \"text\": " + json_string(kSentence) + "}\n{\"text\": " + json_string(second) +
+                              ", \"id\": \"doc-2\"}\n{\"text\": " + json_string(multi) + "}\n");
+    const std::vector<std::string> id_lines = lines_of(ids.out);
+    REQUIRE(id_lines.size() == 3);
+    CHECK(id_lines[0] == "{\"id\":7," + lines[0].substr(1));
+    CHECK(id_lines[1] == "{\"id\":\"doc-2\"," + lines[1].substr(1));
+    CHECK(id_lines[2] == in_lines[2]);
     check_fails(cli({"tag", *model, "--format", "jsonl"}, std::string("{\"text\": \"ok\"}\nplain text\n")),
                 "jsonl: not JSON");
     check_fails(cli({"tag", *model, "--format", "jsonl"}, std::string("{\"words\": [\"a\"]}\n")), "jsonl: no text");

@@ -146,6 +146,7 @@ int run_tag(const TagArgs& a) {
   options.threads = a.threads;
 
   std::vector<std::string> texts = a.texts;
+  std::vector<std::string> ids; // --format jsonl from stdin: each line's "id" as JSON, "" when it has none
   std::string model = default_model();
   if (!texts.empty() && names_model(texts.front())) {
     model = texts.front();
@@ -166,6 +167,8 @@ int run_tag(const TagArgs& a) {
       if (!text || !text->is_string())
         return fail("stdin line " + std::to_string(number) + ": expected {\"text\": string}");
       texts.push_back(text->as_string());
+      const Json* id = j->find("id");
+      ids.push_back(id ? id->dump() : std::string());
     }
   }
   auto tagger = albertner::Tagger<float>::open(model, options);
@@ -186,7 +189,9 @@ int run_tag(const TagArgs& a) {
     out += "\n";
   } else if (a.format == "jsonl") {
     for (std::size_t i = 0; i < texts.size(); ++i) {
-      out += "{\"text\":";
+      // An input line's "id" (any JSON value) comes first in its output line, for engines that pipe
+      // records through (Spark's RDD.pipe, xargs) and join the results back by id.
+      out += i < ids.size() && !ids[i].empty() ? "{\"id\":" + ids[i] + ",\"text\":" : std::string("{\"text\":");
       json_escape_to(out, texts[i]);
       out += ",\"entities\":" + entities_json((*all)[i], with_index) + "}\n";
     }
@@ -211,7 +216,8 @@ void add_tag(CLI::App& app) {
   cmd->add_option(
       "MODEL_AND_TEXT", args->texts,
       "[MODEL.safetensors] TEXT...: the model (default: the bundled CoNLL-2003 model, or $ALBERTNER_MODEL), "
-      "then the texts (default: stdin, one text per line; JSON lines with --format jsonl)");
+      "then the texts (default: stdin, one text per line; JSON lines {\"id\": any, \"text\": string} with "
+      "--format jsonl, the id copied to the output line)");
   cmd->add_option("--aggregation", args->aggregation, "none, simple, first, average or max")
       ->check(CLI::IsMember({"none", "simple", "first", "average", "max"}));
   cmd->add_option("--format", args->format, "json, jsonl, conll, pretty or html")
