@@ -273,6 +273,19 @@ TEST_CASE("C API: bad model files and options are statuses naming the path, the 
   CHECK(tagger == nullptr);
 }
 
+#ifdef ALBERTNER_NO_THREADS
+TEST_CASE("C API without threads (ALBERTNER_NO_THREADS): more than one thread is unsupported, one tags") {
+  albertner_options options = albertner_options_default();
+  options.threads = 2;
+  albertner_tagger* tagger = nullptr;
+  CHECK(albertner_open(model_path.c_str(), &options, &tagger) == ALBERTNER_ERR_UNSUPPORTED);
+  CHECK(std::string(albertner_last_error()).find("ALBERTNER_NO_THREADS") != std::string::npos);
+  CHECK(tagger == nullptr);
+  tagger = open_bundled();
+  CHECK(c_entities(tagger, "John lives in Paris.").find("LOC [14, 19)") != std::string::npos);
+  albertner_close(tagger);
+}
+#else
 TEST_CASE("C API: one handle shared by four threads tags as one thread does") {
   albertner_tagger* tagger = open_bundled();
   const std::vector<std::string> texts = {"John lives in Paris.", "Angela Merkel met Emmanuel Macron in Berlin .",
@@ -305,3 +318,4 @@ TEST_CASE("C API: one handle shared by four threads tags as one thread does") {
   for (int m : mismatches) CHECK(m == 0);
   albertner_close(tagger);
 }
+#endif
