@@ -7,12 +7,12 @@
 #include <albertner/albertner.hpp>
 #include <albertner/tooling.hpp>
 
+#include <sys/stat.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
-#include <sys/stat.h>
 
 namespace {
 
@@ -72,11 +72,12 @@ int measure(const char* path) {
   }
   const long file2 = status_kb("RssFile"), anon2 = status_kb("RssAnon"), hwm = status_kb("VmHWM");
   const std::size_t workspace = tagger->encoder().workspace_bytes(1, 128);
-  // | file | file kB | model pages resident (RssFile +) | anon after open (RssAnon +) | workspace | anon after tagging | VmHWM |
+  // | file | file kB | model pages resident (RssFile +) | anon after open (RssAnon +) | workspace | anon after tagging
+  // | VmHWM |
   const char* name = std::strrchr(path, '/');
   std::printf("| %s | %lld | %ld | %ld | %zu | %ld | %ld |\n", name ? name + 1 : path,
-              static_cast<long long>(st.st_size / 1024), file2 - file0, anon1 - anon0, workspace / 1024,
-              anon2 - anon1, hwm);
+              static_cast<long long>(st.st_size / 1024), file2 - file0, anon1 - anon0, workspace / 1024, anon2 - anon1,
+              hwm);
   std::fprintf(stderr, "footprint: %s: RssFile %ld -> %ld -> %ld kB, RssAnon %ld -> %ld -> %ld kB, %zu entities\n",
                path, file0, file1, file2, anon0, anon1, anon2, entities->size());
   return 0;
@@ -87,7 +88,8 @@ int measure(const char* path) {
 int main(int argc, char** argv) {
   if (argc == 5 && std::strcmp(argv[1], "convert") == 0) return convert(argv[2], argv[3], argv[4]);
   if (argc == 3 && std::strcmp(argv[1], "measure") == 0) return measure(argv[2]);
-  std::fprintf(stderr, "usage: footprint convert HF_DIR OUT.safetensors f32|bf16|int8\n"
-                       "       footprint measure MODEL.safetensors\n");
+  std::fprintf(stderr,
+               "usage: footprint convert HF_DIR OUT.safetensors f32|bf16|int8\n"
+               "       footprint measure MODEL.safetensors\n");
   return 2;
 }

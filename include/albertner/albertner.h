@@ -12,7 +12,9 @@
  * Threads: one albertner_tagger may be shared by any number of threads at once; albertner_tag is
  * safe to call concurrently on the same handle (each call borrows its own scratch). Only
  * albertner_close must not overlap any other call on that handle. albertner_last_error() is kept
- * per thread.
+ * per thread. A library built with ALBERTNER_NO_THREADS (systems without pthreads) starts no
+ * thread and locks nothing: there, calls on one handle must not overlap and threads > 1 is
+ * ALBERTNER_ERR_UNSUPPORTED.
  *
  * Memory: a tagger opened from memory reads the caller's bytes in place for its whole life (weights
  * are not copied unless they must be packed); keep them alive and unchanged until albertner_close.
@@ -61,7 +63,7 @@ typedef enum albertner_aggregation {
 /** Options for opening a tagger; start from albertner_options_default(). */
 typedef struct albertner_options {
   int aggregation;   /**< an albertner_aggregation; default ALBERTNER_AGGREGATION_DEFAULT */
-  size_t threads;    /**< threads per call, the caller's included (1..256); default 1 */
+  size_t threads;    /**< threads in all for the tagger, a calling one included (1..256); default 1 */
   size_t batch_size; /**< windows run through the encoder together; default 8 */
   size_t window;     /**< positions per window, 0 = the model's limit; default 0 */
 } albertner_options;
