@@ -1,10 +1,12 @@
 # Install rules: headers, the exported target albertner::albertner, its CMake package files and albertner.pc.
 # Included by the top-level CMakeLists.txt when ALBERTNER_INSTALL is ON.
 #
-# Layout under the prefix (header-only, so everything is architecture independent, like Eigen's):
-#   include/albertner/**.hpp
+# Layout under the prefix (the C++ library is header-only and architecture independent, like
+# Eigen's; the C API, when built, adds one static library and makes the package architecture dependent):
+#   include/albertner/**.hpp, include/albertner/albertner.h
+#   lib/libalbertner_c.a                          (ALBERTNER_BUILD_C_API)
 #   share/cmake/albertner/albertner{Config,ConfigVersion,Targets}.cmake
-#   share/pkgconfig/albertner.pc
+#   share/pkgconfig/albertner.pc, share/pkgconfig/albertner-c.pc (ALBERTNER_BUILD_C_API)
 #   share/doc/albertner/LICENSE
 include(CMakePackageConfigHelpers)
 
@@ -19,6 +21,14 @@ install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/albertner"
         FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h")
 
 install(TARGETS albertner EXPORT albertnerTargets)
+if(TARGET albertner_c)
+  install(TARGETS albertner_c EXPORT albertnerTargets ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")
+  set(ALBERTNER_WITH_C_API ON) # albertnerConfig.cmake then finds Threads for albertner::c
+  set(_albertner_arch "")
+else()
+  set(ALBERTNER_WITH_C_API OFF)
+  set(_albertner_arch ARCH_INDEPENDENT)
+endif()
 install(EXPORT albertnerTargets
         NAMESPACE albertner::
         FILE albertnerTargets.cmake
@@ -32,7 +42,7 @@ write_basic_package_version_file(
   "${PROJECT_BINARY_DIR}/albertnerConfigVersion.cmake"
   VERSION ${PROJECT_VERSION}
   COMPATIBILITY SameMinorVersion # 0.x: minor versions may break the API
-  ARCH_INDEPENDENT)
+  ${_albertner_arch})
 install(FILES "${PROJECT_BINARY_DIR}/albertnerConfig.cmake" "${PROJECT_BINARY_DIR}/albertnerConfigVersion.cmake"
         DESTINATION "${ALBERTNER_INSTALL_CMAKEDIR}")
 
@@ -52,6 +62,15 @@ else()
 endif()
 configure_file("${PROJECT_SOURCE_DIR}/cmake/albertner.pc.in" "${PROJECT_BINARY_DIR}/albertner.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/albertner.pc" DESTINATION "${ALBERTNER_INSTALL_PKGCONFIGDIR}")
+if(TARGET albertner_c)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+    set(ALBERTNER_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
+  else()
+    set(ALBERTNER_PC_LIBDIR "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
+  endif()
+  configure_file("${PROJECT_SOURCE_DIR}/cmake/albertner-c.pc.in" "${PROJECT_BINARY_DIR}/albertner-c.pc" @ONLY)
+  install(FILES "${PROJECT_BINARY_DIR}/albertner-c.pc" DESTINATION "${ALBERTNER_INSTALL_PKGCONFIGDIR}")
+endif()
 
 if(EXISTS "${PROJECT_SOURCE_DIR}/LICENSE")
   install(FILES "${PROJECT_SOURCE_DIR}/LICENSE" DESTINATION "${CMAKE_INSTALL_DATADIR}/doc/albertner")

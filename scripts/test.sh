@@ -2,8 +2,8 @@
 # Every test: dependencies, a -Werror Release build of tests and tools into build-test/, CTest, the
 # Python package (pip install ./python in a venv + pytest python/tests), the html
 # output of `albertner tag` rendered in headless Chromium (tests/html/check.sh), the
-# packaging checks (install + find_package, pkg-config, add_subdirectory), the embedded build
-# (-fno-exceptions -fno-rtti, g++ and clang++, tagging from memory), the whole suite again under
+# packaging checks (install + find_package, pkg-config, add_subdirectory, the C API with gcc -std=c99), the embedded build
+# (-fno-exceptions -fno-rtti, g++ and clang++, tagging from memory; ALBERTNER_NO_THREADS with the C API), the whole suite again under
 # AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/) and 30 s of each libFuzzer target
 # (build-fuzz/), and the shared-Tagger test under ThreadSanitizer (build-tsan/). Ends with
 # "N passed, M failed"; exits non-zero on any failure.

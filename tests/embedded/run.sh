@@ -55,6 +55,34 @@ build_and_run() { # NAME COMPILER TARGET...
 }
 
 build_and_run gcc "${ALBERTNER_GXX:-g++}" embedded embedded_convert
+
+# ALBERTNER_NO_THREADS: the program, the C API with examples/tag.c (C99) and test_c_api, built with
+# g++; none may reference pthread_create (no thread is ever started), and each runs.
+printf '\n--- embedded: no threads (ALBERTNER_NO_THREADS, %s)\n' "${ALBERTNER_GXX:-g++}"
+dir="$root/embedded-no-threads"
+rm -rf "$dir"
+cmake -S "$here" -B "$dir" -DCMAKE_CXX_COMPILER="${ALBERTNER_GXX:-g++}" -DCMAKE_C_COMPILER="${ALBERTNER_GCC:-gcc}" \
+  -DCMAKE_BUILD_TYPE= -DALBERTNER_SOURCE_DIR="$src" -DALBERTNER_EMBEDDED_NO_THREADS=ON \
+  -DALBERTNER_EMBEDDED_SHARED_DIR="$shared" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; exit 1; }
+if ! cmake --build "$dir" -j "$jobs" --target embedded_no_threads embedded_tag_c embedded_test_c_api \
+  -- VERBOSE=1 >"$dir/build.log" 2>&1; then
+  cat "$dir/build.log"
+  exit 1
+fi
+grep -F -- '-DALBERTNER_NO_THREADS' "$dir/build.log" | grep -F 'albertner_c.cpp' # show the compile line
+for program in embedded_no_threads embedded_tag_c embedded_test_c_api; do
+  if nm -u "$dir/$program" | grep -E 'pthread_create|std::thread'; then
+    echo "embedded: $program references threads although built with ALBERTNER_NO_THREADS" >&2
+    exit 1
+  fi
+done
+echo "embedded: no pthread_create in embedded_no_threads, embedded_tag_c, embedded_test_c_api"
+if [ -n "$model" ]; then "$dir/embedded_no_threads" "$model"; else "$dir/embedded_no_threads"; fi
+bundled="$src/models/albertner-conll03-small.safetensors"
+out=$("$dir/embedded_tag_c" "$bundled" "John lives in Paris.")
+printf '%s\n' "$out"
+printf '%s\n' "$out" | grep -q '^LOC .*\[14, 19) Paris$' || { echo "embedded_tag_c: Paris is not LOC" >&2; exit 1; }
+(cd "$dir" && ./embedded_test_c_api)
 if command -v "${ALBERTNER_CLANGXX:-clang++}" >/dev/null 2>&1; then
   build_and_run clang "${ALBERTNER_CLANGXX:-clang++}" embedded
 else

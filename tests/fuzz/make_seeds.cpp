@@ -71,6 +71,7 @@ void safetensors_seeds() {
   auto report = albertner::convert_hf_checkpoint(shared + "/golden/tiny", tmp);
   if (report.ok()) {
     put("safetensors", "converted-tiny", slurp(tmp));
+    put("c_api", "converted-tiny", slurp(tmp)); // fuzz_c_api opens model files through the C API
     ::unlink(tmp.c_str());
   } else {
     std::fprintf(stderr, "make_seeds: converting golden/tiny failed: %s\n", report.error().what().c_str());
@@ -78,15 +79,20 @@ void safetensors_seeds() {
   // Small albertner model files (hand-made spiece, hidden 8) whose every path is cheap to run.
   const std::string spiece = albertner_test::handmade_spiece();
   albertner::ModelConfig c = albertner_test::small_config(22);
-  if (auto m = albertner_test::synthetic_model_file(c, spiece); m.ok()) put("safetensors", "small-model", *m);
+  if (auto m = albertner_test::synthetic_model_file(c, spiece); m.ok()) {
+    put("safetensors", "small-model", *m);
+    put("c_api", "small-model", *m);
+  }
   albertner::TokenizerOptions reconverted;
   reconverted.whitespace_split = false;
   reconverted.keep_accents = true;
   c.hidden_act = albertner::activation::relu;
   c.num_hidden_layers = 3;
   c.inner_group_num = 2;
-  if (auto m = albertner_test::synthetic_model_file(c, spiece, reconverted, 7); m.ok())
+  if (auto m = albertner_test::synthetic_model_file(c, spiece, reconverted, 7); m.ok()) {
     put("safetensors", "small-model-reconverted", *m);
+    put("c_api", "small-model-reconverted", *m);
+  }
   // Every dtype, a scalar, an empty tensor and metadata.
   albertner::SafeTensorsWriter w;
   const std::uint8_t bytes[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -109,10 +115,12 @@ void torch_bin_seeds() {
   copy("torch_bin", "golden-tiny", "golden/tiny/pytorch_model.bin");
   const std::string k6 = floats({1, 2, 3, 4, 5, 6});
   put("torch_bin", "contiguous",
-      checkpoint(state_dict({{"a", "FloatStorage", "0", 6, 0, {2, 3}, {3, 1}}, {"b", "FloatStorage", "0", 6, 2, {4}, {1}}}),
-                 {{"0", k6}}));
+      checkpoint(
+          state_dict({{"a", "FloatStorage", "0", 6, 0, {2, 3}, {3, 1}}, {"b", "FloatStorage", "0", 6, 2, {4}, {1}}}),
+          {{"0", k6}}));
   put("torch_bin", "strided",
-      checkpoint(state_dict({{"t", "FloatStorage", "0", 6, 0, {3, 2}, {1, 3}}, {"e", "FloatStorage", "0", 6, 1, {2, 2}, {0, 1}}}),
+      checkpoint(state_dict({{"t", "FloatStorage", "0", 6, 0, {3, 2}, {1, 3}},
+                             {"e", "FloatStorage", "0", 6, 1, {2, 2}, {0, 1}}}),
                  {{"0", k6}}));
   put("torch_bin", "dtypes",
       checkpoint(state_dict({{"h", "HalfStorage", "0", 4, 0, {4}, {1}},
@@ -133,10 +141,10 @@ void torch_bin_seeds() {
 }
 
 void json_seeds() {
-  for (const char* f : {"golden/tiny/config.json", "golden/base/config.json", "golden/tiny/tokenizer_config.json",
-                        "golden/base/tokenizer_config.json", "golden/base/special_tokens_map.json",
-                        "golden/tiny/cases.json", "golden/tokenizer/offset_units.json",
-                        "golden/tokenizer-reconverted/slow_vs_fast.json"}) {
+  for (const char* f :
+       {"golden/tiny/config.json", "golden/base/config.json", "golden/tiny/tokenizer_config.json",
+        "golden/base/tokenizer_config.json", "golden/base/special_tokens_map.json", "golden/tiny/cases.json",
+        "golden/tokenizer/offset_units.json", "golden/tokenizer-reconverted/slow_vs_fast.json"}) {
     std::string name = f;
     for (char& ch : name)
       if (ch == '/') ch = '-';
@@ -163,7 +171,8 @@ void tokenizer_seeds() {
   std::size_t k = 0;
   for (const char* f : {"golden/tokenizer/cases_text.jsonl", "golden/tokenizer-reconverted/cases_text.jsonl"})
     for (const Json& line : sample_lines(f, 17, 200))
-      if (const Json* t = line.find("text"); t && t->is_string()) put("tokenizer", "text-" + std::to_string(k++), t->as_string());
+      if (const Json* t = line.find("text"); t && t->is_string())
+        put("tokenizer", "text-" + std::to_string(k++), t->as_string());
   k = 0;
   // Word lists: the target splits its input on '\n' for encode_words.
   for (const Json& line : sample_lines("golden/tokenizer/cases_words.jsonl", 23, 100))

@@ -6,7 +6,7 @@
 #
 # Usage: tests/fuzz/run.sh [SECONDS_PER_TARGET]
 # Environment: BUILD (default build-fuzz), SHARED (default ../shared beside the repository),
-#   TARGETS (default: all five, e.g. TARGETS="json tokenizer"), CXX (default clang++),
+#   TARGETS (default: all six, e.g. TARGETS="json tokenizer"), CXX (default clang++),
 #   FUZZ_FLAGS (extra libFuzzer flags, e.g. -jobs=2), JOBS (parallel compiles, default 1).
 # The working corpus BUILD/corpus/<target> persists between runs; seeds are regenerated each time.
 set -uo pipefail
@@ -19,7 +19,7 @@ shared=$(cd "${SHARED:-$repo/../shared}" 2>/dev/null && pwd) || {
   echo "fuzz: shared fixtures not found (${SHARED:-$repo/../shared}); set SHARED" >&2
   exit 1
 }
-targets=${TARGETS:-safetensors torch_bin json tokenizer cli_json}
+targets=${TARGETS:-safetensors torch_bin json tokenizer cli_json c_api}
 cxx=${CXX:-clang++}
 jobs=${JOBS:-1}
 mkdir -p "$build"/{bin,seeds,corpus,crashes,logs}
@@ -37,7 +37,7 @@ sanitize=(-fno-exceptions -fno-rtti -fsanitize=fuzzer,address,undefined -fno-san
 
 # Rebuilds BIN from SRC when a header or the source is newer than it.
 stale() { # BIN SRC
-  [ ! -x "$1" ] || [ -n "$(find include tests/fuzz tests/*.hpp tools/albertner/logits_input.hpp -newer "$1" -print -quit)" ]
+  [ ! -x "$1" ] || [ -n "$(find include src tests/fuzz tests/*.hpp tools/albertner/logits_input.hpp -newer "$1" -print -quit)" ]
 }
 
 echo "fuzz: building into $build/bin with $($cxx --version | head -n 1)"
@@ -48,7 +48,9 @@ pids=()
 for t in $targets; do
   if stale "$build/bin/fuzz_$t" "tests/fuzz/fuzz_$t.cpp"; then
     echo "fuzz: compiling fuzz_$t"
-    "$cxx" "${common[@]}" "${sanitize[@]}" "tests/fuzz/fuzz_$t.cpp" -o "$build/bin/fuzz_$t" $libs &
+    sources=("tests/fuzz/fuzz_$t.cpp")
+    [ "$t" = c_api ] && sources+=(src/albertner_c.cpp) # the C API's one implementation file
+    "$cxx" "${common[@]}" "${sanitize[@]}" "${sources[@]}" -o "$build/bin/fuzz_$t" $libs &
     pids+=($!)
     if [ "${#pids[@]}" -ge "$jobs" ]; then wait "${pids[0]}" || exit 1; pids=("${pids[@]:1}"); fi
   fi
@@ -64,7 +66,7 @@ for t in $targets; do
   mkdir -p "$build/corpus/$t" "$build/seeds/$t"
   extra=()
   case $t in
-  safetensors | torch_bin) extra=(-max_len=3000000) ;; # the golden files (2-3 MB) must load whole
+  safetensors | torch_bin | c_api) extra=(-max_len=3000000) ;; # the golden files (2-3 MB) must load whole
   esac
   log="$build/logs/$t.log"
   echo "fuzz: fuzz_$t for ${seconds}s (log: $log)"
