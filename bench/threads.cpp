@@ -5,12 +5,11 @@
 //            90th percentile over --runs calls each, with 0, 1 and 2 busy competitor processes
 //            (each spins on one core for the whole measurement).
 //   batch    Tagger::tag_batch over the sentences of a CoNLL file (--conll; its words joined by
-//            spaces), in chunks of --chunk texts, 1 thread and 2 threads: sentences/s, the padding
-//            the length-sorted groups added, and GFLOP/s of the encoder's useful work (padding not
-//            counted); with --peak G (GFLOP/s of one core, see bench/threads.sh) also % of the
-//            peak of the cores used.
+//            spaces), in calls of --chunk texts (default 0: all in one call), 1 thread and 2 threads: sentences/s, the
+//            padding the length-sorted groups added, and GFLOP/s of the encoder's useful work (padding not counted);
+//            with --peak G (GFLOP/s of one core, see bench/threads.sh) also % of the peak of the cores used.
 //
-//   threads MODEL [--conll FILE] [--runs 300] [--chunk 256] [--batch 8] [--text T] [--peak G]
+//   threads MODEL [--conll FILE] [--runs 300] [--chunk 0] [--batch 8] [--text T] [--peak G]
 //           [--competitors 0,1,2]
 // Prints one JSON line per measurement. bench/threads.sh builds it and runs it.
 #include <albertner/tooling.hpp>
@@ -98,7 +97,7 @@ int fail(const albertner::Error& e) {
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: threads MODEL [--conll FILE] [--runs 300] [--chunk 256] [--batch 8] [--text T] "
+                 "usage: threads MODEL [--conll FILE] [--runs 300] [--chunk 0] [--batch 8] [--text T] "
                  "[--peak GFLOPS] [--competitors 0,1,2]\n");
     return 2;
   }
@@ -107,14 +106,14 @@ int main(int argc, char** argv) {
                          "Angela Merkel met Emmanuel Macron in Paris on Tuesday to discuss the budget of the "
                          "European Union.";
   int runs = 300;
-  std::size_t chunk = 256, batch = 8;
+  std::size_t chunk = 0, batch = 8; // chunk 0: one tag_batch call for all
   double peak = 0;
   std::vector<int> competitors = {0, 1, 2};
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--conll") conll = value;
     else if (flag == "--runs") runs = std::max(1, std::atoi(value.c_str()));
-    else if (flag == "--chunk") chunk = static_cast<std::size_t>(std::max(1, std::atoi(value.c_str())));
+    else if (flag == "--chunk") chunk = static_cast<std::size_t>(std::max(0, std::atoi(value.c_str())));
     else if (flag == "--batch") batch = static_cast<std::size_t>(std::max(1, std::atoi(value.c_str())));
     else if (flag == "--text") text = value;
     else if (flag == "--peak") peak = std::atof(value.c_str());
@@ -175,6 +174,7 @@ int main(int argc, char** argv) {
     for (const auto& w : s.words) t += (t.empty() ? "" : " ") + w;
     texts.push_back(std::move(t));
   }
+  if (chunk == 0) chunk = texts.size();
   // The groups tag_batch makes: each chunk's texts sorted longest first, batch_size at a time.
   double useful = 0, padded_tokens = 0, real_tokens = 0, done_flops = 0;
   for (std::size_t c = 0; c < texts.size(); c += chunk) {

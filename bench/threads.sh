@@ -7,18 +7,19 @@
 # the measurement behind the default threshold. One JSON line per measurement, tagged with the
 # model and the build.
 #
-# Usage: bench/threads.sh [--runs 300] [--ab] [--models bundled,base]
+# Usage: bench/threads.sh [--runs 300] [--batch 8] [--ab] [--models bundled,base]
 # Environment: SHARED (default ../shared beside the repository), JOBS (build jobs, default 2).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 shared=${SHARED:-$repo/../shared}
-runs=300 ab=0 models=bundled,base
+runs=300 ab=0 models=bundled,base batch=8
 while (($#)); do
   case $1 in
   --runs) runs=$2; shift ;;
   --ab) ab=1 ;;
+  --batch) batch=$2; shift ;;
   --models) models=$2; shift ;;
   *) sed -n '/^# Usage/,/^# Environment/p' "$0" >&2; exit 2 ;;
   esac
@@ -57,7 +58,7 @@ for m in "${model_list[@]}"; do
   *) echo "threads.sh: unknown model $m (bundled or base)" >&2; exit 2 ;;
   esac
   for b in "${builds[@]}"; do
-    "$b/bench/threads" "$file" --runs "$runs" --conll "$shared/data/conll2003/test.txt" --peak "$peak" |
+    "$b/bench/threads" "$file" --runs "$runs" --batch "$batch" --conll "$shared/data/conll2003/test.txt" --peak "$peak" |
       sed "s/^{/{\"model\":\"$m\",\"build\":\"$b\",/"
   done
 done
