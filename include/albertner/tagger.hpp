@@ -344,7 +344,9 @@ private:
     }
   };
 
-  static Aggregation default_aggregation(const Model&) { return Aggregation::simple; }
+  static Aggregation default_aggregation(const Model& model) {
+    return model.recommended_aggregation().value_or(Aggregation::simple);
+  }
 
   Status check_model() const {
     if (!state_)

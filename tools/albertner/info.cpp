@@ -1,19 +1,22 @@
-// albertner info MODEL [--json]
+// albertner info [-m MODEL] [--json]
 #include "cli.hpp"
 
 #include <memory>
+#include <optional>
 
 namespace albertner_cli {
 
 namespace {
 struct InfoArgs {
-  std::string model;
+  std::string model, positional, output;
   bool json = false;
 };
 
-int run_info(const InfoArgs& a) {
+int run_info(InfoArgs a) {
   using albertner::detail::Json;
-  auto model = albertner::Model::open(a.model);
+  if (!a.positional.empty() && !a.model.empty()) return usage("info takes one model (-m/--model FILE, or as its argument)");
+  a.model = a.model.empty() ? (a.positional.empty() ? default_model() : a.positional) : a.model;
+  auto model = open_model(a.model);
   if (!model.ok()) return fail(model.error());
   const albertner::ModelConfig& c = model->config();
   Json info = Json::make_object();
@@ -23,6 +26,8 @@ int run_info(const InfoArgs& a) {
   info.set("format_version", Json::make_number(model->format_version(), true, model->format_version()));
   info.set("config", albertner::model_config_to_json(c));
   info.set("tokenizer", albertner::tokenizer_options_to_json(model->tokenizer_options()));
+  const std::optional<albertner::Aggregation> recommended = model->recommended_aggregation();
+  info.set("aggregation", recommended ? Json::make_string(albertner::aggregation_name(*recommended)) : Json());
   Json tensors = Json::make_array();
   std::int64_t parameters = 0;
   for (const albertner::TensorView& t : model->tensors().tensors()) {
@@ -69,6 +74,10 @@ int run_info(const InfoArgs& a) {
               static_cast<long long>(c.inner_group_num), static_cast<long long>(c.max_position_embeddings),
               static_cast<long long>(c.type_vocab_size));
   std::printf("labels     %s\n", labels.c_str());
+  std::printf("aggregation %s\n", recommended ? (std::string(albertner::aggregation_name(*recommended)) +
+                                                 " (recommended by the file; tag uses it unless --aggregation)")
+                                                    .c_str()
+                                              : "none recommended (tag uses simple unless --aggregation)");
   std::printf("runs as    %s on %s kernels (this CPU; ALBERTNER_ISA=portable forces the portable ones)\n",
               precision.c_str(), kernels);
   std::printf("tokenizer  %s, lowercase %s, keep_accents %s, max length %lld\n",
@@ -85,7 +94,8 @@ int run_info(const InfoArgs& a) {
 void add_info(CLI::App& app) {
   auto args = std::make_shared<InfoArgs>();
   CLI::App* cmd = app.add_subcommand("info", "Show a model file's config, labels, tokenizer options and tensors");
-  cmd->add_option("MODEL", args->model, "Model file")->required();
+  cmd->add_option("MODEL", args->positional, "The model, as -m");
+  add_model_option(cmd, args->model);
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->callback([args] { exit_status() = run_info(*args); });
 }
