@@ -233,12 +233,10 @@ public:
     if (!out.ok()) return fail(out.error());
     out_ = std::move(out).value();
 
-    int status = 0;
-    if (a_.format == "html") status = emit(html_head());
-    if (status == 0) status = positionals_texts().empty() ? run_input() : run_arguments();
-    if (status == kExitError && records_written_ == 0) return status; // -o: the file is not created
+    const int status = positionals_texts().empty() ? run_input() : run_arguments();
+    if (status == kExitError && records_written_ == 0) return status; // nothing written; -o: no file
     if (a_.format == "html" && status != kExitError) {
-      const int s = emit(html_tail(types_));
+      const int s = emit((html_started_ ? "" : html_head()) + html_tail(types_));
       if (s) return s;
     }
     albertner::Status st = out_->commit();
@@ -360,12 +358,14 @@ private:
         }
       }
     }
-    std::string out;
+    // The page's head goes out with its first document, so that a run that fails at once writes nothing.
+    std::string out = a_.format == "html" && !html_started_ && !batch.empty() ? html_head() : "";
+    html_started_ = html_started_ || !out.empty();
     int status = 0;
     for (Record& r : batch) {
       if (!r.error.empty()) {
         if (a_.on_error == "stop") {
-          const int s = emit(out);
+          const int s = records_written_ ? emit(out) : 0; // out holds no more than the page's head otherwise
           if (s) return s;
           return fail(r.error);
         }
@@ -395,7 +395,7 @@ private:
   std::unique_ptr<Output> out_;
   std::set<std::string> types_;
   std::size_t records_written_ = 0;
-  bool with_index_ = false, colour_ = false;
+  bool with_index_ = false, colour_ = false, html_started_ = false;
 };
 } // namespace
 
