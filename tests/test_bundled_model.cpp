@@ -44,8 +44,9 @@ TEST_CASE("bundled model: tags the README sentence with first-token aggregation"
 }
 
 TEST_CASE("bundled model: one text on 2 threads (spare threads go inside the encoder) tags as on 1") {
-  const std::string text = "Angela Merkel met Emmanuel Macron in Paris on Tuesday to discuss Airbus and the "
-                           "European Central Bank , Reuters reported from Brussels .";
+  const std::string text =
+      "Angela Merkel met Emmanuel Macron in Paris on Tuesday to discuss Airbus and the "
+      "European Central Bank , Reuters reported from Brussels .";
   std::vector<std::vector<albertner::Entity>> runs;
   for (std::size_t threads : {1, 2}) {
     albertner::TaggerOptions options;

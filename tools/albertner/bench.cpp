@@ -52,7 +52,8 @@ void append_ms(std::string& out, double ms) {
 }
 
 int run_bench(const BenchArgs& a) {
-  if (!a.positional.empty() && !a.model.empty()) return usage("bench takes one model (-m/--model FILE, or as its argument)");
+  if (!a.positional.empty() && !a.model.empty())
+    return usage("bench takes one model (-m/--model FILE, or as its argument)");
   const std::string path = a.model.empty() ? (a.positional.empty() ? default_model() : a.positional) : a.model;
   auto model = open_model(path);
   if (!model.ok()) return fail(model.error());
@@ -132,7 +133,9 @@ void add_bench(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "Threads of the forward pass, the calling one included")
       ->check(in_range(1, 256))
       ->capture_default_str();
-  cmd->add_option("--batch", args->batch, "Sequences per forward pass")->check(in_range(1, 4096))->capture_default_str();
+  cmd->add_option("--batch", args->batch, "Sequences per forward pass")
+      ->check(in_range(1, 4096))
+      ->capture_default_str();
   cmd->add_option("--runs", args->runs, "Timed runs per length")->check(in_range(1, 1000000))->capture_default_str();
   cmd->add_option("--warmup", args->warmup, "Untimed runs before them")
       ->check(in_range(0, 1000000))

@@ -9,8 +9,8 @@
 
 #include <cctype>
 #include <cerrno>
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -100,14 +100,15 @@ inline bool looks_like_text(const std::string& path) {
 inline albertner::Result<albertner::Model> open_model(const std::string& path) {
   if (is_directory(path))
     return albertner::Error(albertner::errc::io,
-                            path + ": is a directory, not a model file (a Hugging Face folder converts with: "
-                                   "albertner convert " +
+                            path +
+                                ": is a directory, not a model file (a Hugging Face folder converts with: "
+                                "albertner convert " +
                                 path + " -o MODEL.safetensors)");
   auto model = albertner::Model::open(path);
   if (!model.ok() && model.error().code() != albertner::errc::io && looks_like_text(path))
-    return albertner::Error(model.error().code(),
-                            path + ": a text file, not a model; give it as input with -i/--input " + path +
-                                " and the model with -m/--model");
+    return albertner::Error(model.error().code(), path +
+                                                      ": a text file, not a model; give it as input with -i/--input " +
+                                                      path + " and the model with -m/--model");
   return model;
 }
 
@@ -200,7 +201,9 @@ public:
         return Got::end;
       }
       if (!block) {
-        struct pollfd p{fd_, POLLIN, 0};
+        struct pollfd p {
+          fd_, POLLIN, 0
+        };
         if (::poll(&p, 1, 0) == 0) return Got::would_block;
       }
       buf_.erase(0, pos_);

@@ -1,12 +1,11 @@
-// albertner eval [-m MODEL] -i/--data FILE [--json] [-o OUT] [--predictions OUT] [--threads N] [--batch N] [--window N] [--overlap N]
-// albertner eval --scored FILE [--json]
-// Entity-level precision / recall / F1 (seqeval's default mode; conlleval's on B/I/O tags) on a CoNLL file.
+// albertner eval [-m MODEL] -i/--data FILE [--json] [-o OUT] [--predictions OUT] [--threads N] [--batch N] [--window N]
+// [--overlap N] albertner eval --scored FILE [--json] Entity-level precision / recall / F1 (seqeval's default mode;
+// conlleval's on B/I/O tags) on a CoNLL file.
 #include "cli.hpp"
 
 #include <albertner/detail/atomic_file.hpp>
 
 #include <memory>
-
 
 namespace albertner_cli {
 
@@ -169,7 +168,9 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--overlap", args->overlap,
                   "Tokens shared by consecutive windows of a long sentence (default: window / 4, the same as tag)")
       ->check(in_range(0, 1 << 20));
-  cmd->add_option("--batch", args->batch, "Sequences per encoder call")->check(in_range(1, 4096))->capture_default_str();
+  cmd->add_option("--batch", args->batch, "Sequences per encoder call")
+      ->check(in_range(1, 4096))
+      ->capture_default_str();
   cmd->add_option("--threads", args->threads, "Threads in all")->check(in_range(1, 256))->capture_default_str();
   args->progress.add(cmd);
   cmd->callback([args] { exit_status() = run_eval(*args); });

@@ -14,7 +14,8 @@ struct InfoArgs {
 
 int run_info(InfoArgs a) {
   using albertner::detail::Json;
-  if (!a.positional.empty() && !a.model.empty()) return usage("info takes one model (-m/--model FILE, or as its argument)");
+  if (!a.positional.empty() && !a.model.empty())
+    return usage("info takes one model (-m/--model FILE, or as its argument)");
   a.model = a.model.empty() ? (a.positional.empty() ? default_model() : a.positional) : a.model;
   auto model = open_model(a.model);
   if (!model.ok()) return fail(model.error());

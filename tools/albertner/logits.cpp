@@ -64,7 +64,8 @@ int logits_line(const albertner::Encoder<float>& encoder, albertner::Encoder<flo
 
 int run_logits(LogitsArgs a) {
   const std::string model_path = take_model(a.model, a.positionals);
-  if (a.positionals.size() > 1) return usage("logits reads one input (a file or -); got " + std::to_string(a.positionals.size()));
+  if (a.positionals.size() > 1)
+    return usage("logits reads one input (a file or -); got " + std::to_string(a.positionals.size()));
   if (!a.positionals.empty()) {
     if (a.input_given) return usage("give the input either as an argument or with -i/--input, not both");
     a.input = a.positionals.front();

@@ -58,8 +58,9 @@ std::string suggest(const CLI::App& app, const std::vector<std::string>& extras)
   for (const std::string& extra : extras) {
     const std::string word = extra.substr(0, extra.find('='));
     const std::string hint = suggestion(word, names);
-    if (!hint.empty()) return "'" + word + "' is not " + (chosen ? "an option of albertner " + chosen->get_name()
-                                                                 : std::string("a subcommand")) + hint;
+    if (!hint.empty())
+      return "'" + word + "' is not " +
+             (chosen ? "an option of albertner " + chosen->get_name() : std::string("a subcommand")) + hint;
   }
   return "";
 }

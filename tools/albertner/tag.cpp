@@ -16,6 +16,7 @@ namespace {
 struct TagArgs {
   std::string model, input = "-", output, input_format = "text", format = "json", aggregation, color = "auto",
                      on_error = "stop";
+  std::string first;
   std::vector<std::string> texts;
   std::int64_t window = 0, overlap = -1, batch = 8, threads = 1;
   ProgressFlags progress;
@@ -168,8 +169,8 @@ std::string conll_lines(const std::string& text, const std::vector<Entity>& toke
 struct Record {
   std::size_t line = 0;
   std::string text;
-  const Json* object = nullptr; // jsonl input: the parsed line
-  Json parsed;
+  const Json* object = nullptr; // jsonl input: &parsed, set once the record has its place
+  Json parsed;                  // jsonl input: the line, when it is a JSON object
   std::string error;
   std::vector<Entity> entities;
 };
@@ -200,8 +201,9 @@ public:
   int run() {
     const bool conll = a_.format == "conll";
     if (conll && a_.aggregation_given)
-      return usage("--aggregation does not apply to --format conll: it writes one line per word with the label of "
-                   "the word's first piece (as eval scores it)");
+      return usage(
+          "--aggregation does not apply to --format conll: it writes one line per word with the label of "
+          "the word's first piece (as eval scores it)");
     if (a_.input_given && !positionals_texts().empty())
       return usage("give texts either as arguments or with -i/--input, not both");
 
@@ -324,7 +326,6 @@ private:
       return;
     }
     r.parsed = std::move(j).value();
-    r.object = &r.parsed;
     const Json* text = r.parsed.find("text");
     if (!text || !text->is_string()) {
       r.error = where + ": expected {\"text\": string, ...}";
@@ -338,12 +339,13 @@ private:
   int process(std::vector<Record>& batch, const std::string& where) {
     std::vector<std::string> texts;
     std::vector<std::size_t> at;
-    for (std::size_t i = 0; i < batch.size(); ++i)
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      batch[i].object = batch[i].parsed.is_object() ? &batch[i].parsed : nullptr; // the vector may have moved
       if (batch[i].error.empty()) {
-        batch[i].object = batch[i].object ? &batch[i].parsed : nullptr; // the vector may have moved
         texts.push_back(batch[i].text);
         at.push_back(i);
       }
+    }
     auto all = tagger_.tag_batch(texts, call_);
     if (all.ok()) {
       for (std::size_t k = 0; k < at.size(); ++k) batch[at[k]].entities = std::move((*all)[k]);
@@ -402,12 +404,14 @@ private:
 void add_tag(CLI::App& app) {
   auto args = std::make_shared<TagArgs>();
   CLI::App* cmd = app.add_subcommand("tag", "Find entities in text: one output record per input line, as it arrives");
+  // Two positionals, so that texts may follow "--" after a model given as the first argument.
+  CLI::Option* first = cmd->add_option("FIRST", args->first, "The model (a file, see TEXT) or the first text");
   cmd->add_option("TEXT", args->texts,
                   "Texts to tag (default: the lines of -i/--input); without -m, a first argument ending in "
                   ".safetensors or naming a file is the model");
   add_model_option(cmd, args->model);
-  CLI::Option* input = cmd->add_option("-i,--input", args->input, "Input file, one record per line (- : stdin)")
-                           ->capture_default_str();
+  CLI::Option* input =
+      cmd->add_option("-i,--input", args->input, "Input file, one record per line (- : stdin)")->capture_default_str();
   add_output_option(cmd, args->output);
   cmd->add_option("--input-format", args->input_format,
                   "text: one text per line; jsonl: one object with \"text\" per line, its other fields copied into "
@@ -428,7 +432,8 @@ void add_tag(CLI::App& app) {
                   "error record in its place; exit 3 at the end)")
       ->check(CLI::IsMember({"stop", "skip"}))
       ->capture_default_str();
-  cmd->add_option("--color,--colour", args->color, "pretty: auto (on a terminal, unless NO_COLOR is set), always, never")
+  cmd->add_option("--color,--colour", args->color,
+                  "pretty: auto (on a terminal, unless NO_COLOR is set), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
   cmd->add_option("--window", args->window, "Positions per window incl. [CLS]/[SEP] (default: the model's limit)")
@@ -436,10 +441,13 @@ void add_tag(CLI::App& app) {
   cmd->add_option("--overlap", args->overlap,
                   "Tokens shared by consecutive windows of a long text (default: window / 4, the same as eval)")
       ->check(in_range(0, 1 << 20));
-  cmd->add_option("--batch", args->batch, "Sequences per encoder call")->check(in_range(1, 4096))->capture_default_str();
+  cmd->add_option("--batch", args->batch, "Sequences per encoder call")
+      ->check(in_range(1, 4096))
+      ->capture_default_str();
   cmd->add_option("--threads", args->threads, "Threads in all")->check(in_range(1, 256))->capture_default_str();
   args->progress.add(cmd);
-  cmd->callback([args, input, aggregation] {
+  cmd->callback([args, first, input, aggregation] {
+    if (first->count() > 0) args->texts.insert(args->texts.begin(), args->first);
     args->input_given = input->count() > 0;
     args->aggregation_given = aggregation->count() > 0;
     exit_status() = Tag(*args).run();

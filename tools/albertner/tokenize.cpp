@@ -9,6 +9,7 @@ namespace albertner_cli {
 namespace {
 struct TokenizeArgs {
   std::string model, input = "-", output, input_format = "text";
+  std::string first;
   std::vector<std::string> texts;
   ProgressFlags progress;
   bool input_given = false;
@@ -44,7 +45,7 @@ std::string encoding_json(const albertner::Encoding& e) {
 
 // One record: {"text": ...} or {"words": [...]} from a JSON line, or the text itself.
 albertner::Result<albertner::Encoding> encode_record(const albertner::Tokenizer& tokenizer, const std::string& line,
-                                                    bool jsonl, const std::string& where) {
+                                                     bool jsonl, const std::string& where) {
   if (!jsonl) {
     auto e = tokenizer.encode(line);
     if (!e.ok()) return albertner::Error(e.error().code(), where + ": " + e.error().message());
@@ -59,7 +60,8 @@ albertner::Result<albertner::Encoding> encode_record(const albertner::Tokenizer&
   } else if (words && words->is_array()) {
     std::vector<std::string> list;
     for (const Json& w : words->items()) {
-      if (!w.is_string()) return albertner::Error(albertner::errc::invalid_input, where + ": \"words\" must hold strings");
+      if (!w.is_string())
+        return albertner::Error(albertner::errc::invalid_input, where + ": \"words\" must hold strings");
       list.push_back(w.as_string());
     }
     e = tokenizer.encode_words(list);
@@ -132,17 +134,22 @@ int run_tokenize(TokenizeArgs a) {
 void add_tokenize(CLI::App& app) {
   auto args = std::make_shared<TokenizeArgs>();
   CLI::App* cmd = app.add_subcommand("tokenize", "Tokenize text exactly as Hugging Face's fast ALBERT tokenizer");
-  cmd->add_option("TEXT", args->texts, "Texts (default: the lines of -i/--input); without -m, a first argument ending in .safetensors or naming a file is the model");
+  // Two positionals, so that texts may follow "--" after a model given as the first argument.
+  CLI::Option* first = cmd->add_option("FIRST", args->first, "The model (a file, see TEXT) or the first text");
+  cmd->add_option("TEXT", args->texts,
+                  "Texts (default: the lines of -i/--input); without -m, a first argument ending in .safetensors or "
+                  "naming a file is the model");
   add_model_option(cmd, args->model);
-  CLI::Option* input = cmd->add_option("-i,--input", args->input, "Input file, one record per line (- : stdin)")
-                           ->capture_default_str();
+  CLI::Option* input =
+      cmd->add_option("-i,--input", args->input, "Input file, one record per line (- : stdin)")->capture_default_str();
   add_output_option(cmd, args->output);
   cmd->add_option("--input-format", args->input_format,
                   "text: one text per line (as tag); jsonl: {\"text\": string} or {\"words\": [strings]} per line")
       ->check(CLI::IsMember({"text", "jsonl"}))
       ->capture_default_str();
   args->progress.add(cmd);
-  cmd->callback([args, input] {
+  cmd->callback([args, first, input] {
+    if (first->count() > 0) args->texts.insert(args->texts.begin(), args->first);
     args->input_given = input->count() > 0;
     exit_status() = run_tokenize(*args);
   });
