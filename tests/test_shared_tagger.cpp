@@ -111,8 +111,8 @@ TEST_CASE("shared Tagger: 4 threads with different aggregations per call equal o
 TEST_CASE("shared Tagger: a call's options equal a Tagger opened with them") {
   const std::string text = "Angela Merkel met Emmanuel Macron in Paris on Tuesday , Reuters reported from Brussels .";
   const Tagger<float> shared = open_tagger(1);
-  for (Aggregation a :
-       {Aggregation::none, Aggregation::simple, Aggregation::first, Aggregation::average, Aggregation::max}) {
+  for (Aggregation a : {Aggregation::none, Aggregation::simple, Aggregation::first, Aggregation::average,
+                        Aggregation::max}) {
     CAPTURE(albertner::aggregation_name(a));
     TaggerOptions options;
     options.aggregation = a;
@@ -177,9 +177,8 @@ TEST_CASE("shared Tagger: reserve grows the scratch, and calls then add no works
   const Tagger<float> tagger = open_tagger(2, 4);
   REQUIRE(tagger.reserve(2, 64).ok());
   CHECK_FALSE(open_tagger(1).reserve(1, 100000).ok()); // longer than the model's positions
-  auto r =
-      tagger.tag_batch({"EU rejects German call to boycott British lamb .", "Peter Blackburn", "BRUSSELS 1996-08-22",
-                        "The European Commission said on Thursday it disagreed with German advice ."});
+  auto r = tagger.tag_batch({"EU rejects German call to boycott British lamb .", "Peter Blackburn", "BRUSSELS 1996-08-22",
+                             "The European Commission said on Thursday it disagreed with German advice ."});
   REQUIRE(r.ok());
   CHECK(r->size() == 4);
 }

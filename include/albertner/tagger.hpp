@@ -93,8 +93,7 @@ public:
                                             std::to_string(detail::kMaxThreads));
     ALBERTNER_TRY(Tokenizer tokenizer, make_tokenizer(model));
     ALBERTNER_TRY(Encoder<T> encoder, make_encoder<T>(model));
-    auto state =
-        std::make_shared<State>(std::move(model), std::move(tokenizer), std::move(encoder), std::move(options));
+    auto state = std::make_shared<State>(std::move(model), std::move(tokenizer), std::move(encoder), std::move(options));
     ALBERTNER_CHECK(state->start());
     Tagger t;
     t.state_ = std::move(state);
@@ -300,7 +299,7 @@ private:
     std::vector<Job> jobs;
     std::vector<Group> groups;
     std::vector<std::vector<std::vector<float>>> window_logits; // [text][window] -> [length][labels]
-    std::vector<std::optional<Lease>> slots;                    // one per thread slot, borrowed when first used
+    std::vector<std::optional<Lease>> slots;                   // one per thread slot, borrowed when first used
 
     static void group_part(void* self, std::size_t part, std::size_t, std::size_t slot) {
       Run& run = *static_cast<Run*>(self);
