@@ -344,10 +344,10 @@ struct HtmlDoc {
 };
 std::vector<HtmlDoc> html_docs(const std::string& html) {
   std::vector<HtmlDoc> docs;
-  const std::string open = "<p class=\"doc\" dir=\"auto\">", label_tag = "<span class=\"label\">",
+  const std::string open = "<p class=\"doc\" dir=\"", label_tag = "<span class=\"label\">",
                     mark = "<mark class=\"entity\" data-label=\"";
   for (std::size_t p = html.find(open); p != std::string::npos; p = html.find(open, p + 1)) {
-    const std::size_t begin = p + open.size(), end = html.find("</p>", begin);
+    const std::size_t begin = html.find("\">", p + open.size()) + 2, end = html.find("</p>", begin);
     REQUIRE(end != std::string::npos);
     const std::string body = html.substr(begin, end - begin);
     HtmlDoc doc;
@@ -1054,7 +1054,7 @@ TEST_CASE("cli tag: jsonl, conll, pretty, html") {
       CHECK(count("<mark class=\"entity\" data-label=\"") + count("<mark class=\"legend\" data-label=\"") ==
             count("</mark>"));
       CHECK(count("<mark class=\"entity\" data-label=\"") > 0);
-      CHECK(count("<p class=\"doc\" dir=\"auto\">") == texts.size());
+      CHECK(count("<p class=\"doc\" dir=\"") == texts.size());
       // Each entity isolated for bidi, and a legend of the types on the page.
       CHECK(count("<bdi>") == count("<mark class=\"entity\" data-label=\""));
       CHECK(html.find("<footer class=\"legend\">Legend:") != std::string::npos);
@@ -1074,6 +1074,16 @@ TEST_CASE("cli tag: jsonl, conll, pretty, html") {
         CHECK(docs[i].labels == byte_labels(texts[i], lists[i]));
       }
     }
+    // Each document in the direction of its first strong character (dir="auto" would skip the <bdi>s).
+    const std::string page = check_ok({"tag", *model, "--format", "html", "باريس Paris", "Paris باريس", "42 ."}).out;
+    const std::size_t rtl = page.find("<p class=\"doc\" dir=\"rtl\">"),
+                      ltr = page.find("<p class=\"doc\" dir=\"ltr\">"),
+                      neutral = page.find("<p class=\"doc\" dir=\"auto\">");
+    REQUIRE(rtl != std::string::npos);
+    REQUIRE(ltr != std::string::npos);
+    REQUIRE(neutral != std::string::npos);
+    CHECK(rtl < ltr);
+    CHECK(ltr < neutral);
   }
 }
 

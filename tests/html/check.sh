@@ -2,7 +2,7 @@
 # Renders `albertner tag --format html` in headless Chromium (Debian package `chromium`) and checks the
 # rendered DOM (tests/html/probe.js): `mark.entity` elements whose data-label, label tag and CSS background
 # are there, every document's text unchanged once the label tags are left out, and every character shown
-# with the label `--format jsonl` gives it; bidi safety (each document dir=auto, each entity inside a <bdi>
+# with the label `--format jsonl` gives it; bidi safety (each document in its own direction, each entity inside a <bdi>
 # that Chromium isolates; an Arabic document comes out right-to-left), and a legend with exactly the types
 # marked on the page. The texts include an Arabic and a CJK line. Also writes a screenshot (page.png).
 # Usage: tests/html/check.sh BUILD_DIR   (BUILD_DIR holds the albertner binary; output goes to BUILD_DIR/html-check)

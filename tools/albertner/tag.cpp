@@ -10,6 +10,8 @@
 #include <memory>
 #include <set>
 
+#include <utf8proc.h>
+
 namespace albertner_cli {
 
 namespace {
@@ -117,10 +119,29 @@ const char* html_head() {
          "</style></head><body>\n";
 }
 
-// One document: dir="auto" gives each line its own direction, and each entity is isolated
-// (<bdi>) so that an Arabic or Hebrew entity is not reordered with the text around it.
+// The direction of a text, by its first strong character (Unicode bidi class L, or R/AL): "ltr",
+// "rtl", or "auto" when it has none. Computed here rather than left to dir="auto", which skips the
+// <bdi> elements and so would miss a line whose first words are entities.
+const char* text_direction(const std::string& text) {
+  const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+  utf8proc_ssize_t left = static_cast<utf8proc_ssize_t>(text.size());
+  while (left > 0) {
+    utf8proc_int32_t c = 0;
+    const utf8proc_ssize_t n = utf8proc_iterate(p, left, &c);
+    if (n <= 0) break;
+    const int bidi = utf8proc_get_property(c)->bidi_class;
+    if (bidi == UTF8PROC_BIDI_CLASS_L) return "ltr";
+    if (bidi == UTF8PROC_BIDI_CLASS_R || bidi == UTF8PROC_BIDI_CLASS_AL) return "rtl";
+    p += n;
+    left -= n;
+  }
+  return "auto";
+}
+
+// One document in its own direction, each entity isolated (<bdi>) so that an Arabic or Hebrew
+// entity is not reordered with the text around it.
 std::string html_doc(const std::string& text, const std::vector<Entity>& entities, std::set<std::string>& types) {
-  std::string out = "<p class=\"doc\" dir=\"auto\">";
+  std::string out = std::string("<p class=\"doc\" dir=\"") + text_direction(text) + "\">";
   weave(
       text, entities, [&](const std::string& s) { out += html_escape(s); },
       [&](const Entity& e, const std::string& shown) {
