@@ -1434,6 +1434,14 @@ TEST_CASE("cli: -m/-i/-o on every model-taking subcommand; -o is atomic and erro
   CHECK(read_text(output) == tokens);
   CHECK(check_ok({"info", "-m", *model}).out == check_ok({"info", *model}).out);
   CHECK(lines_of(check_ok({"bench", "-m", *model, "--lens", "8", "--runs", "1", "--warmup", "0"}).out).size() == 1);
+  CHECK(check_ok({"info", "-m", *model, "-o", output}).out.empty());
+  CHECK(read_text(output) == check_ok({"info", *model}).out);
+  CHECK(check_ok({"bench", "-m", *model, "--lens", "8,16", "--runs", "1", "--warmup", "0", "-o", output}).out.empty());
+  CHECK(lines_of(read_text(output)).size() == 2);
+  const std::string conll = scratch() + "/flags.conll";
+  write_text(conll, "Paris B-LOC\n\n");
+  CHECK(check_ok({"eval", "-m", *model, "-i", conll, "--json", "-o", output}).out.empty());
+  CHECK(member(parse(read_text(output)), "f1").is_number());
 
   // An unwritable -o: the error names the user's path, never a temporary file, and exit 1.
   const std::string nowhere = scratch() + "/no-such-folder/out.jsonl";

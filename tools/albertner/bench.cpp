@@ -12,7 +12,7 @@ namespace albertner_cli {
 
 namespace {
 struct BenchArgs {
-  std::string model, positional;
+  std::string model, positional, output;
   std::vector<std::int64_t> lens;
   std::int64_t threads = 1, batch = 1, runs = 20, warmup = 3;
 };
@@ -76,6 +76,9 @@ int run_bench(const BenchArgs& a) {
     return fail("vocab_size " + std::to_string(config.vocab_size) + " leaves no ids above the special ones (0-4)");
   auto encoder = albertner::make_encoder<float>(*model);
   if (!encoder.ok()) return fail(encoder.error());
+  auto output = Output::open(a.output);
+  if (!output.ok()) return fail(output.error());
+  std::unique_ptr<Output> out = std::move(output).value();
 
   Encoder::Workspace workspace;
   auto threads = workspace.set_threads(static_cast<std::size_t>(a.threads));
@@ -113,9 +116,11 @@ int run_bench(const BenchArgs& a) {
     json += ",\"max_ms\":";
     append_ms(json, times.back());
     json += "}\n";
-    std::fwrite(json.data(), 1, json.size(), stdout);
-    std::fflush(stdout); // one line per length as soon as it is measured
+    albertner::Status st = out->write(json); // one line per length as soon as it is measured
+    if (!st.ok()) return fail(st.error());
   }
+  albertner::Status st = out->commit();
+  if (!st.ok()) return fail(st.error());
   return 0;
 }
 } // namespace
@@ -126,6 +131,7 @@ void add_bench(CLI::App& app) {
       "bench", "Time one forward pass (token ids -> logits) per sequence length; one JSON line per length");
   cmd->add_option("MODEL", args->positional, "The model, as -m");
   add_model_option(cmd, args->model);
+  add_output_option(cmd, args->output);
   cmd->add_option("--lens", args->lens,
                   "Sequence lengths, comma-separated (default: 16,64,128,512 up to the model's max positions)")
       ->delimiter(',')
