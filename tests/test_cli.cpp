@@ -1455,10 +1455,17 @@ TEST_CASE("cli: -m/-i/-o on every model-taking subcommand; -o is atomic and erro
     CHECK(o.err.find(".tmp") == std::string::npos);
     CHECK(o.err.find(".albertner-") == std::string::npos);
   }
-  // A failed run leaves no file behind.
+  // A failed run leaves no file behind, even after good records; an existing file stays as it was.
   const std::string untouched = scratch() + "/untouched.jsonl";
   check_fails(cli({"tag", "-m", *model, "-o", untouched, "bad \xff"}), "bad text, -o");
   CHECK(!std::filesystem::exists(untouched));
+  const std::string before = read_text(output);
+  REQUIRE(!before.empty());
+  CHECK(cli({"tag", "-m", *model, "-o", output}, "Paris\n\xff\n").status == 1);
+  CHECK(read_text(output) == before);
+  CHECK(std::filesystem::directory_iterator(scratch()) != std::filesystem::directory_iterator());
+  for (const auto& entry : std::filesystem::directory_iterator(scratch()))
+    CHECK(entry.path().string().find(".albertner-") == std::string::npos); // no temporary file left
 
   // A text file where the model belongs: a hint, not a safetensors header error.
   Output text_model = cli({"tag", input});

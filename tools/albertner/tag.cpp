@@ -257,7 +257,8 @@ public:
     out_ = std::move(out).value();
 
     const int status = positionals_texts().empty() ? run_input() : run_arguments();
-    if (status == kExitError && records_written_ == 0) return status; // nothing written; -o: no file
+    // -o is all or nothing: a run that fails leaves no file (stdout has the records before the failure).
+    if (status == kExitError) return status;
     if (a_.format == "html" && status != kExitError) {
       const int s = emit((html_started_ ? "" : html_head()) + html_tail(types_));
       if (s) return s;
