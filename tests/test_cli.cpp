@@ -1442,6 +1442,7 @@ TEST_CASE("cli: -m/-i/-o on every model-taking subcommand; -o is atomic and erro
   write_text(conll, "Paris B-LOC\n\n");
   CHECK(check_ok({"eval", "-m", *model, "-i", conll, "--json", "-o", output}).out.empty());
   CHECK(member(parse(read_text(output)), "f1").is_number());
+  CHECK(check_ok({"eval", "-m", *model, "-i", "-", "--json"}, read_text(conll)).out == read_text(output));
 
   // An unwritable -o: the error names the user's path, never a temporary file, and exit 1.
   const std::string nowhere = scratch() + "/no-such-folder/out.jsonl";

@@ -72,6 +72,13 @@ std::string scores_table(const ConllScores& s) {
   return out;
 }
 
+// A CoNLL file, or standard input for "-".
+albertner::Result<std::vector<ConllSentence>> read_sentences(const std::string& path, albertner::ConllFormat format) {
+  if (path != "-") return albertner::read_conll(path, format);
+  ALBERTNER_TRY(std::string text, read_input(path));
+  return albertner::parse_conll(text, "stdin", format);
+}
+
 void show_progress(void* user, std::size_t done, std::size_t total) {
   static_cast<ProgressLine*>(user)->update(done, static_cast<double>(done) / static_cast<double>(total), done == total);
 }
@@ -89,11 +96,11 @@ int run_eval(EvalArgs a) {
 
   std::vector<ConllSentence> sentences;
   if (scored) {
-    auto read = albertner::read_conll(a.scored, albertner::ConllFormat::scored);
+    auto read = read_sentences(a.scored, albertner::ConllFormat::scored);
     if (!read.ok()) return fail(read.error());
     sentences = std::move(read).value();
   } else {
-    auto read = albertner::read_conll(a.data, albertner::ConllFormat::gold);
+    auto read = read_sentences(a.data, albertner::ConllFormat::gold);
     if (!read.ok()) return fail(read.error());
     sentences = std::move(read).value();
     if (sentences.empty()) return fail(a.data + ": no sentences");
@@ -158,8 +165,9 @@ void add_eval(CLI::App& app) {
   cmd->add_option("MODEL", args->positionals, "The model, as -m (not with --scored)");
   add_model_option(cmd, args->model);
   cmd->add_option("-i,--input,--data", args->data,
-                  "CoNLL file to tag: WORD ... GOLD per line, blank lines between sentences");
-  cmd->add_option("--scored", args->scored, "Score an existing WORD ... GOLD PREDICTED file instead (no model)");
+                  "CoNLL file to tag: WORD ... GOLD per line, blank lines between sentences (- : stdin)");
+  cmd->add_option("--scored", args->scored,
+                  "Score an existing WORD ... GOLD PREDICTED file instead (no model; - : stdin)");
   add_output_option(cmd, args->output);
   cmd->add_flag("--json", args->json, "One JSON object: precision, recall, f1, accuracy, per_type (fractions)");
   cmd->add_option("--predictions", args->predictions, "Write WORD GOLD PREDICTED lines (conlleval's input) here");
