@@ -17,8 +17,8 @@ if [ ! -x "$cli" ]; then
 fi
 
 # The bundled model (models/albertner-conll03-small.safetensors, see docs/model-card.md) tags the
-# sentence; `first` is the aggregation it was trained for.
+# sentence with `first`, the aggregation it was trained for (its file recommends it: albertner info).
 set -x
-"$cli" tag --aggregation first --format pretty "EU rejects German call to boycott British lamb ." \
+"$cli" tag --format pretty "EU rejects German call to boycott British lamb ." \
   "Peter Blackburn met Angela Merkel in Berlin on Monday ."
-"$cli" tag --aggregation first "EU rejects German call to boycott British lamb ."
+"$cli" tag "EU rejects German call to boycott British lamb ."

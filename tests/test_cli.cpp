@@ -9,10 +9,15 @@
 #include <albertner/model.hpp>
 #include <albertner/safetensors.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -339,10 +344,10 @@ struct HtmlDoc {
 };
 std::vector<HtmlDoc> html_docs(const std::string& html) {
   std::vector<HtmlDoc> docs;
-  const std::string open = "<p class=\"doc\">", label_tag = "<span class=\"label\">",
+  const std::string open = "<p class=\"doc\" dir=\"", label_tag = "<span class=\"label\">",
                     mark = "<mark class=\"entity\" data-label=\"";
   for (std::size_t p = html.find(open); p != std::string::npos; p = html.find(open, p + 1)) {
-    const std::size_t begin = p + open.size(), end = html.find("</p>", begin);
+    const std::size_t begin = html.find("\">", p + open.size()) + 2, end = html.find("</p>", begin);
     REQUIRE(end != std::string::npos);
     const std::string body = html.substr(begin, end - begin);
     HtmlDoc doc;
@@ -358,6 +363,8 @@ std::vector<HtmlDoc> html_docs(const std::string& html) {
         const std::size_t q = body.find('"', i + mark.size());
         current = body.substr(i + mark.size(), q - i - mark.size());
         i = body.find('>', q) + 1;
+      } else if (body.compare(i, 5, "<bdi>") == 0 || body.compare(i, 6, "</bdi>") == 0) {
+        i = body.find('>', i) + 1;
       } else if (body.compare(i, 7, "</mark>") == 0) {
         current = "-";
         i += 7;
@@ -405,8 +412,18 @@ TEST_CASE("cli: no subcommand, --help and --version") {
   o = check_ok({"--help"});
   for (const char* sub : {"convert", "info", "logits", "tokenize", "tag", "bench"})
     CHECK(o.out.find(sub) != std::string::npos);
-  o = check_ok({"--version"});
-  CHECK(o.out.rfind("albertner ", 0) == 0);
+  // --version: the project's version, as CMakeLists.txt's project() states it.
+  const std::string cmake = read_text(std::string(ALBERTNER_SOURCE_DIR) + "/CMakeLists.txt");
+  const std::string key = "project(albertner VERSION ";
+  const std::size_t at = cmake.find(key);
+  REQUIRE(at != std::string::npos);
+  const std::string version = cmake.substr(at + key.size(), cmake.find(' ', at + key.size()) - at - key.size());
+  CHECK(check_ok({"--version"}).out == "albertner " + version + "\n");
+  // Help shows the defaults.
+  o = check_ok({"tag", "--help"});
+  CHECK(o.out.find("--batch INT:INT in [1 - 4096]=8") != std::string::npos);
+  CHECK(o.out.find("--format TEXT:{json,jsonl,conll,pretty,html}=json") != std::string::npos);
+  CHECK(o.out.find("-m,--model") != std::string::npos);
 }
 
 TEST_CASE("cli convert: golden/tiny from model.safetensors and from pytorch_model.bin") {
@@ -714,7 +731,7 @@ TEST_CASE("cli tokenize: golden/tokenizer text cases, as JSON lines and as argum
   std::string input;
   for (const Json& c : cases) input += "{\"text\": " + json_string(member(c, "text").as_string()) + "}\n";
   input += "\n   \n"; // blank lines are skipped
-  Output o = check_ok({"tokenize", *model}, input);
+  Output o = check_ok({"tokenize", *model, "--input-format", "jsonl"}, input);
   CHECK(o.err.empty());
   const std::vector<std::string> lines = lines_of(o.out);
   REQUIRE(lines.size() == cases.size());
@@ -758,7 +775,7 @@ TEST_CASE("cli tokenize: golden/tokenizer word lists") {
     for (std::size_t w = 0; w < words.size(); ++w) input += (w ? ", " : "") + json_string(words[w]);
     input += "]}\n";
   }
-  Output o = check_ok({"tokenize", *model}, input);
+  Output o = check_ok({"tokenize", *model, "--input-format", "jsonl"}, input);
   const std::vector<std::string> lines = lines_of(o.out);
   REQUIRE(lines.size() == cases.size());
   for (std::size_t i = 0; i < cases.size(); ++i) {
@@ -787,12 +804,21 @@ TEST_CASE("cli tokenize: errors") {
   const std::string* model = converted("tiny");
   if (!model) return;
   check_fails(cli({"tokenize", *model, "bad \xff utf-8"}), "invalid UTF-8 argument");
-  check_fails(cli({"tokenize", *model}, std::string("{\"text\": \"ok\"}\nnot json\n")), "line 2 not JSON");
-  check_fails(cli({"tokenize", *model}, std::string("{\"text\": \"ok\"}\n[1, 2]\n")), "not an object");
-  check_fails(cli({"tokenize", *model}, std::string("{\"txt\": \"ok\"}\n")), "no text or words");
-  check_fails(cli({"tokenize", *model}, std::string("{\"text\": 5}\n")), "text not a string");
-  check_fails(cli({"tokenize", *model}, std::string("{\"words\": [\"a\", 1]}\n")), "words not strings");
-  check_fails(cli({"tokenize", *model}, std::string("{\"text\": \"bad \xff\"}\n")), "invalid UTF-8 in JSON");
+  // The records before a bad line are written; the error names its 1-based line.
+  for (const std::string& second : {std::string("not json"), std::string("[1, 2]")}) {
+    Output o = cli({"tokenize", *model, "--input-format", "jsonl"}, "{\"text\": \"ok\"}\n" + second + "\n");
+    CHECK(o.status == 1);
+    CHECK(lines_of(o.out).size() == 1);
+    CHECK(o.err.find("stdin line 2: ") != std::string::npos);
+  }
+  check_fails(cli({"tokenize", *model, "--input-format", "jsonl"}, std::string("{\"txt\": \"ok\"}\n")),
+              "no text or words");
+  check_fails(cli({"tokenize", *model, "--input-format", "jsonl"}, std::string("{\"text\": 5}\n")),
+              "text not a string");
+  check_fails(cli({"tokenize", *model, "--input-format", "jsonl"}, std::string("{\"words\": [\"a\", 1]}\n")),
+              "words not strings");
+  check_fails(cli({"tokenize", *model, "--input-format", "jsonl"}, std::string("{\"text\": \"bad \xff\"}\n")),
+              "invalid UTF-8 in JSON");
   check_fails(cli({"tokenize", scratch() + "/missing.safetensors", "x"}), "missing model");
 }
 
@@ -834,27 +860,31 @@ TEST_CASE("cli tag: json, all aggregations") {
       last_end = static_cast<std::size_t>(end);
     }
   }
-  // Several texts → a list of lists, in order; offsets in code points and bytes.
+  // Several texts → one list per text, one per line, in order (the same shape as for one text);
+  // offsets in code points and bytes.
   const std::string accented = "Zoë Saldaña visited São Paulo.";
-  Json lists = parse(check_ok({"tag", *model, kSentence, accented, ""}).out);
-  REQUIRE(lists.is_array());
-  REQUIRE(lists.size() == 3);
-  for (const Json& l : lists.items()) CHECK(l.is_array());
-  CHECK(lists.items()[2].size() == 0); // "" has no entities
+  const std::string several = check_ok({"tag", *model, kSentence, accented, ""}).out;
+  const std::vector<std::string> several_lines = lines_of(several);
+  REQUIRE(several_lines.size() == 3);
+  std::vector<Json> lists;
+  for (const std::string& line : several_lines) lists.push_back(parse(line));
+  for (const Json& l : lists) CHECK(l.is_array());
+  CHECK(lists[2].size() == 0); // "" has no entities
+  CHECK(lists[0].dump() == parse(check_ok({"tag", *model, kSentence}).out).dump());
   bool some_differ = false;
-  for (const Json& e : lists.items()[1].items()) {
+  for (const Json& e : lists[1].items()) {
     const std::size_t bs = static_cast<std::size_t>(int_at(e, "byte_start")),
                       be = static_cast<std::size_t>(int_at(e, "byte_end"));
     CHECK(member(e, "text").as_string() == accented.substr(bs, be - bs));
     some_differ = some_differ || int_at(e, "start") != int_at(e, "byte_start");
   }
   CHECK(some_differ);
-  // Stdin: one text per line, the same entities.
+  // Stdin: one text per line (an empty line is an empty text), the same records.
   Output in = check_ok({"tag", *model}, kSentence + "\n" + accented + "\n\n");
-  CHECK(parse(in.out).dump() == lists.dump());
+  CHECK(in.out == several);
   Output one = check_ok({"tag", *model}, kSentence + "\n");
-  CHECK(parse(one.out).dump() == parse(check_ok({"tag", *model, kSentence}).out).dump());
-  CHECK(check_ok({"tag", *model}, std::string()).out == "[]\n");
+  CHECK(one.out == check_ok({"tag", *model, kSentence}).out);
+  CHECK(check_ok({"tag", *model}, std::string()).out.empty()); // no lines, no records
   // A model file under any name is the model, not text; a missing .safetensors name is an error.
   const std::string renamed = scratch() + "/tiny-model.bin";
   std::filesystem::copy_file(*model, renamed, std::filesystem::copy_options::overwrite_existing);
@@ -883,8 +913,10 @@ TEST_CASE("cli tag: against Hugging Face's pipeline (golden/pipeline on golden/b
   for (const std::string& aggregation : kAggregations) {
     CAPTURE(aggregation);
     const char* key = aggregation == "none" ? "entity" : "entity_group";
-    const std::vector<std::string> lines = lines_of(
-        check_ok({"tag", *model, "--format", "jsonl", "--aggregation", aggregation, "--threads", "2"}, input).out);
+    const std::vector<std::string> lines = lines_of(check_ok({"tag", *model, "--input-format", "jsonl", "--format",
+                                                              "jsonl", "--aggregation", aggregation, "--threads", "2"},
+                                                             input)
+                                                        .out);
     REQUIRE(lines.size() == cases.size());
     for (std::size_t i = 0; i < cases.size(); ++i) {
       CAPTURE(member(cases[i], "id").as_string());
@@ -925,39 +957,34 @@ TEST_CASE("cli tag: jsonl, conll, pretty, html") {
     CHECK(member(first, "text").as_string() == kSentence);
     check_same_entities(member(first, "entities"), parse(check_ok({"tag", *model, kSentence}).out));
     CHECK(member(parse(lines[1]), "text").as_string() == second);
-    // Stdin holds {"text": ...} lines (blank lines skipped); a text may hold a newline.
+    // --input-format jsonl: stdin holds {"text": ...} lines (blank lines skipped); a text may hold a newline.
     const std::string multi = "line one\nline two";
-    Output in = check_ok({"tag", *model, "--format", "jsonl"}, "{\"text\": " + json_string(kSentence) +
-                                                                   "}\n\n{\"text\": " + json_string(second) +
-                                                                   "}\n{\"text\": " + json_string(multi) + "}\n");
+    Output in = check_ok({"tag", *model, "--input-format", "jsonl", "--format", "jsonl"},
+                         "{\"text\": " + json_string(kSentence) + "}\n\n{\"text\": " + json_string(second) +
+                             "}\n{\"text\": " + json_string(multi) + "}\n");
     const std::vector<std::string> in_lines = lines_of(in.out);
     REQUIRE(in_lines.size() == 3);
     CHECK(in_lines[0] == lines[0]);
     CHECK(in_lines[1] == lines[1]);
     CHECK(member(parse(in_lines[2]), "text").as_string() == multi);
-    // An "id" of any JSON type comes first in its output line; a line without one has none.
-    Output ids = check_ok({"tag", *model, "--format", "jsonl"},
-                          "{\"id\": 7, \"text\": " + json_string(kSentence) + "}\n{\"text\": " + json_string(second) +
-                              ", \"id\": \"doc-2\"}\n{\"text\": " + json_string(multi) + "}\n");
-    const std::vector<std::string> id_lines = lines_of(ids.out);
-    REQUIRE(id_lines.size() == 3);
-    CHECK(id_lines[0] == "{\"id\":7," + lines[0].substr(1));
-    CHECK(id_lines[1] == "{\"id\":\"doc-2\"," + lines[1].substr(1));
-    CHECK(id_lines[2] == in_lines[2]);
-    check_fails(cli({"tag", *model, "--format", "jsonl"}, std::string("{\"text\": \"ok\"}\nplain text\n")),
+    check_fails(cli({"tag", *model, "--input-format", "jsonl"}, std::string("plain text\n{\"text\": \"ok\"}\n")),
                 "jsonl: not JSON");
-    check_fails(cli({"tag", *model, "--format", "jsonl"}, std::string("{\"words\": [\"a\"]}\n")), "jsonl: no text");
+    check_fails(cli({"tag", *model, "--input-format", "jsonl"}, std::string("{\"words\": [\"a\"]}\n")),
+                "jsonl: no text");
+    // Text lines in, JSON lines out: the input format is its own flag.
+    Output text_in = check_ok({"tag", *model, "--format", "jsonl"}, kSentence + "\n" + second + "\n");
+    CHECK(text_in.out == o.out);
   }
-  SUBCASE("conll: one token per line with its label, O included; a blank line after each text") {
+  SUBCASE("conll: one line per word with its first piece's label, O included; a blank line after each text") {
     Output o = check_ok({"tag", *model, "--format", "conll", kSentence, "Paris"});
     const std::vector<std::string> lines = lines_of(o.out);
-    // George Washington went to Washington . → 6 tokens, blank, Paris → 1 token, blank
-    REQUIRE(lines.size() == 9);
-    CHECK(lines[0].rfind("George\t", 0) == 0);
-    CHECK(lines[5].rfind(".\t", 0) == 0);
-    CHECK(lines[6].empty());
-    CHECK(lines[7].rfind("Paris\t", 0) == 0);
-    CHECK(lines[8].empty());
+    // George Washington went to Washington. → 5 words, blank, Paris → 1 word, blank
+    REQUIRE(lines.size() == 8);
+    const std::vector<std::string> words = {"George", "Washington", "went", "to", "Washington.", "", "Paris", ""};
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      CAPTURE(lines[i]);
+      CHECK(lines[i].substr(0, lines[i].find('\t')) == words[i]);
+    }
     const std::vector<std::string> labels = {"O",     "B-PER", "I-PER",  "B-ORG", "I-ORG",
                                              "B-LOC", "I-LOC", "B-MISC", "I-MISC"};
     for (const std::string& line : lines) {
@@ -965,17 +992,28 @@ TEST_CASE("cli tag: jsonl, conll, pretty, html") {
       const std::string label = line.substr(line.find('\t') + 1);
       CHECK(std::find(labels.begin(), labels.end(), label) != labels.end());
     }
-    // The labels are the "none" labels of the same text.
+    // Each word's label is the "none" label of its first piece (O when the piece is O).
     Json none = parse(check_ok({"tag", *model, "--aggregation", "none", kSentence}).out);
-    for (const Json& e : none.items()) {
-      const std::size_t index = static_cast<std::size_t>(int_at(e, "index"));
-      REQUIRE(index >= 1);
-      REQUIRE(index <= 6);
-      CHECK(lines[index - 1] == member(e, "text").as_string() + "\t" + member(e, "entity").as_string());
+    const std::size_t word_starts[] = {0, 7, 18, 23, 26};
+    for (std::size_t w = 0; w < 5; ++w) {
+      std::string want = "O";
+      for (const Json& e : none.items())
+        if (static_cast<std::size_t>(int_at(e, "byte_start")) <= word_starts[w] &&
+            static_cast<std::size_t>(int_at(e, "byte_end")) > word_starts[w]) {
+          want = member(e, "entity").as_string();
+          break;
+        }
+      CAPTURE(w);
+      CHECK(lines[w] == words[w] + "\t" + want);
     }
+    // Aggregation does not apply: asking for one is a usage error that says so.
+    Output agg = cli({"tag", *model, "--format", "conll", "--aggregation", "first", kSentence});
+    check_fails(agg, "conll with --aggregation");
+    CHECK(agg.status == 2);
+    CHECK(agg.err.find("does not apply to --format conll") != std::string::npos);
   }
-  SUBCASE("pretty: the text with coloured entities") {
-    Output o = check_ok({"tag", *model, "--format", "pretty", kSentence, second});
+  SUBCASE("pretty: the text with coloured entities (--color always); plain brackets into a file") {
+    Output o = check_ok({"tag", *model, "--format", "pretty", "--color", "always", kSentence, second});
     REQUIRE(lines_of(o.out).size() == 2);
     CHECK(o.out.find("\x1b[") != std::string::npos);
     CHECK(o.out.find("went") != std::string::npos);
@@ -990,6 +1028,12 @@ TEST_CASE("cli tag: jsonl, conll, pretty, html") {
       plain += o.out[i++];
     }
     CHECK(plain == kSentence + "\n" + second + "\n");
+    // Not a terminal (auto) or never: no escapes; entities as [text](TYPE).
+    for (const char* color : {"auto", "never"}) {
+      Output p = check_ok({"tag", *model, "--format", "pretty", "--color", color, kSentence});
+      CHECK(p.out.find('\x1b') == std::string::npos);
+      CHECK(p.out.find("](") != std::string::npos);
+    }
   }
   SUBCASE("html: a page of marks, text escaped, every character shown with its entity's label") {
     // "Αθήνα" is a lone "▁" token and an <unk> piece with the same span: entities can overlap.
@@ -1007,22 +1051,39 @@ TEST_CASE("cli tag: jsonl, conll, pretty, html") {
         for (std::size_t p = html.find(needle); p != std::string::npos; p = html.find(needle, p + 1)) ++n;
         return n;
       };
-      CHECK(count("<mark class=\"entity\" data-label=\"") == count("</mark>"));
+      CHECK(count("<mark class=\"entity\" data-label=\"") + count("<mark class=\"legend\" data-label=\"") ==
+            count("</mark>"));
       CHECK(count("<mark class=\"entity\" data-label=\"") > 0);
-      CHECK(count("<p class=\"doc\">") == texts.size());
+      CHECK(count("<p class=\"doc\" dir=\"") == texts.size());
+      // Each entity isolated for bidi, and a legend of the types on the page.
+      CHECK(count("<bdi>") == count("<mark class=\"entity\" data-label=\""));
+      CHECK(html.find("<footer class=\"legend\">Legend:") != std::string::npos);
+      CHECK(html.find("<mark class=\"legend\" data-label=\"") != std::string::npos);
       // The user's text is escaped: no raw <Jerry>, no bare &.
       CHECK(html.find("<Jerry>") == std::string::npos);
       CHECK(html.find(" & ") == std::string::npos);
       args[3] = "json";
-      Json lists = parse(check_ok(args).out);
+      std::vector<Json> lists;
+      for (const std::string& line : lines_of(check_ok(args).out)) lists.push_back(parse(line));
+      REQUIRE(lists.size() == texts.size());
       const std::vector<HtmlDoc> docs = html_docs(html);
       REQUIRE(docs.size() == texts.size());
       for (std::size_t i = 0; i < texts.size(); ++i) {
         CAPTURE(i);
         CHECK(docs[i].text == texts[i]);
-        CHECK(docs[i].labels == byte_labels(texts[i], lists.items()[i]));
+        CHECK(docs[i].labels == byte_labels(texts[i], lists[i]));
       }
     }
+    // Each document in the direction of its first strong character (dir="auto" would skip the <bdi>s).
+    const std::string page = check_ok({"tag", *model, "--format", "html", "باريس Paris", "Paris باريس", "42 ."}).out;
+    const std::size_t rtl = page.find("<p class=\"doc\" dir=\"rtl\">"),
+                      ltr = page.find("<p class=\"doc\" dir=\"ltr\">"),
+                      neutral = page.find("<p class=\"doc\" dir=\"auto\">");
+    REQUIRE(rtl != std::string::npos);
+    REQUIRE(ltr != std::string::npos);
+    REQUIRE(neutral != std::string::npos);
+    CHECK(rtl < ltr);
+    CHECK(ltr < neutral);
   }
 }
 
@@ -1046,12 +1107,36 @@ TEST_CASE("cli tag: long texts are windowed; errors and usage") {
   check_ok({"tag", *model, "--threads", "2", "--batch", "3", long_text, kSentence});
 
   check_fails(cli({"tag", *model, "bad \xff utf-8"}), "invalid UTF-8 argument");
-  check_fails(cli({"tag", *model}, std::string("fine\nbad \xc3\n")), "invalid UTF-8 on stdin");
-  check_fails(cli({"tag", *model, "--format", "html", "ok", "bad \xff"}), "invalid UTF-8, html");
+  // A bad line stops the run after the records before it (exit 1), naming its 1-based line.
+  {
+    Output o = cli({"tag", *model}, std::string("fine\nbad \xc3\nlater\n"));
+    CHECK(o.status == 1);
+    CHECK(lines_of(o.out).size() == 1);
+    CHECK(o.err.rfind("albertner: error: stdin line 2: text is not valid UTF-8", 0) == 0);
+    CHECK(o.err.find('\n') == o.err.size() - 1);
+  }
+  check_fails(cli({"tag", *model, "--format", "html", "bad \xff", "ok"}), "invalid UTF-8, html");
   check_fails(cli({"tag", *model, "--overlap", "100", "x"}), "overlap larger than the window");
   check_fails(cli({"tag", *model, "--window", "65", "x"}), "window beyond the model's positions");
-  check_fails(cli({"tag", *model, "--batch", "0", "x"}), "batch 0");
-  check_fails(cli({"tag", *model, "--threads", "0", "x"}), "threads 0");
+  // Numbers are range-checked when parsed: a usage error (exit 2) naming the flag.
+  for (const std::vector<std::string>& bad : {std::vector<std::string>{"--batch", "0"},
+                                              {"--batch", "-1"},
+                                              {"--threads", "0"},
+                                              {"--threads", "-1"},
+                                              {"--threads", "100000"},
+                                              {"--threads", "18446744073709551615"},
+                                              {"--window", "-1"},
+                                              {"--window", "0"},
+                                              {"--overlap", "-1"},
+                                              {"--batch", "many"}}) {
+    std::vector<std::string> args = {"tag", *model};
+    args.insert(args.end(), bad.begin(), bad.end());
+    args.push_back("x");
+    Output o = cli(args);
+    check_fails(o, joined(args));
+    CHECK(o.status == 2);
+    CHECK(o.err.find(bad[0]) != std::string::npos);
+  }
   check_fails(cli({"tag", scratch() + "/missing.safetensors", "x"}), "missing model");
 
   // A failed write to stdout is an error, not success.
@@ -1060,7 +1145,7 @@ TEST_CASE("cli tag: long texts are windowed; errors and usage") {
     const std::string err = scratch() + "/full.err";
     const int rc = std::system((quote(binary()) + " tag " + quote(*model) + " x > /dev/full 2> " + quote(err)).c_str());
     CHECK((rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) != 0));
-    CHECK(read_text(err) == "albertner: error: cannot write to standard output\n");
+    CHECK(read_text(err).rfind("albertner: error: io: cannot write to standard output", 0) == 0);
   }
 
   // Without a model argument, the texts go to $ALBERTNER_MODEL (else the bundled model).
@@ -1231,4 +1316,392 @@ TEST_CASE(
                                                     << gate << ")");
   CHECK(std::fabs(f1 - gate) <= 0.003);
   check_fails(cli({"convert", int8, "-o", scratch() + "/back.safetensors"}), "int8 -> f32");
+}
+
+// ---- the CLI as a Unix tool (issue 19): flags, streaming, bad lines, terminals, shared defaults ----
+
+namespace {
+
+/// A running `albertner ARGS...` with pipes to its stdin and from its stdout (stderr to a file).
+struct Child {
+  pid_t pid = -1;
+  int in = -1, out = -1;
+  std::string err_path;
+
+  explicit Child(const std::vector<std::string>& args) {
+    static int counter = 0;
+    err_path = scratch() + "/child" + std::to_string(counter++) + ".err";
+    int to_child[2], from_child[2];
+    REQUIRE(::pipe(to_child) == 0);
+    REQUIRE(::pipe(from_child) == 0);
+    pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::dup2(to_child[0], 0);
+      ::dup2(from_child[1], 1);
+      const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(err, 2);
+      for (int fd : {to_child[0], to_child[1], from_child[0], from_child[1], err}) ::close(fd);
+      std::vector<std::string> all = {binary()};
+      all.insert(all.end(), args.begin(), args.end());
+      std::vector<char*> argv;
+      for (std::string& a : all) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(to_child[0]);
+    ::close(from_child[1]);
+    in = to_child[1];
+    out = from_child[0];
+  }
+  void write(const std::string& s) const { REQUIRE(::write(in, s.data(), s.size()) == static_cast<ssize_t>(s.size())); }
+  /// One line from its stdout within `seconds`, else nullopt.
+  std::optional<std::string> read_line(int seconds) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    for (;;) {
+      const std::size_t nl = pending.find('\n');
+      if (nl != std::string::npos) {
+        std::string line = pending.substr(0, nl);
+        pending.erase(0, nl + 1);
+        return line;
+      }
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      struct pollfd p {
+        out, POLLIN, 0
+      };
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = ::read(out, buf, sizeof buf);
+      if (n <= 0) return std::nullopt;
+      pending.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  /// Closes its stdin and waits: the exit status.
+  int finish() {
+    ::close(in);
+    in = -1;
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ::close(out);
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  ~Child() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    if (in >= 0) ::close(in);
+  }
+  std::string pending;
+};
+
+/// `command` run under a pseudo-terminal (util-linux `script`): what the terminal showed, or
+/// nullopt (with one line saying why) when `script` is not installed.
+std::optional<std::string> on_terminal(const std::string& command) {
+  if (std::system("command -v script > /dev/null 2>&1") != 0) {
+    MESSAGE("skipped: `script` (util-linux) not installed, no pseudo-terminal");
+    return std::nullopt;
+  }
+  const std::string log = scratch() + "/terminal.log";
+  const int rc = std::system(("script -qec " + quote(command) + " /dev/null > " + quote(log) + " 2>&1").c_str());
+  CHECK((rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 0));
+  return read_text(log);
+}
+
+} // namespace
+
+TEST_CASE("cli: -m/-i/-o on every model-taking subcommand; -o is atomic and errors name the user's path") {
+  if (!have_binary()) return;
+  const std::string* model = converted("tiny");
+  if (!model) return;
+  const std::string input = scratch() + "/flags-in.txt", output = scratch() + "/flags-out.jsonl";
+  write_text(input, kSentence + "\nParis\n");
+  const std::string want = check_ok({"tag", *model}, kSentence + "\nParis\n").out;
+  REQUIRE(lines_of(want).size() == 2);
+
+  // tag: -m and -i, and -o (nothing on stdout; the file complete).
+  CHECK(check_ok({"tag", "-m", *model, "-i", input}).out == want);
+  CHECK(check_ok({"tag", "--model", *model, "--input", input, "-o", output}).out.empty());
+  CHECK(read_text(output) == want);
+  // tokenize and logits read the same way; eval, info and bench take -m.
+  const std::string tokens = check_ok({"tokenize", "-m", *model, "-i", input}).out;
+  CHECK(lines_of(tokens).size() == 2);
+  CHECK(check_ok({"tokenize", "-m", *model, "-i", input, "-o", output}).out.empty());
+  CHECK(read_text(output) == tokens);
+  CHECK(check_ok({"info", "-m", *model}).out == check_ok({"info", *model}).out);
+  CHECK(lines_of(check_ok({"bench", "-m", *model, "--lens", "8", "--runs", "1", "--warmup", "0"}).out).size() == 1);
+  CHECK(check_ok({"info", "-m", *model, "-o", output}).out.empty());
+  CHECK(read_text(output) == check_ok({"info", *model}).out);
+  CHECK(check_ok({"bench", "-m", *model, "--lens", "8,16", "--runs", "1", "--warmup", "0", "-o", output}).out.empty());
+  CHECK(lines_of(read_text(output)).size() == 2);
+  const std::string conll = scratch() + "/flags.conll";
+  write_text(conll, "Paris B-LOC\n\n");
+  CHECK(check_ok({"eval", "-m", *model, "-i", conll, "--json", "-o", output}).out.empty());
+  CHECK(member(parse(read_text(output)), "f1").is_number());
+  CHECK(check_ok({"eval", "-m", *model, "-i", "-", "--json"}, read_text(conll)).out == read_text(output));
+
+  // An unwritable -o: the error names the user's path, never a temporary file, and exit 1.
+  const std::string nowhere = scratch() + "/no-such-folder/out.jsonl";
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"tag", "-m", *model, "-o", nowhere, "x"},
+                                               std::vector<std::string>{"tokenize", "-m", *model, "-o", nowhere, "x"},
+                                               std::vector<std::string>{"convert", *model, "-o", nowhere}}) {
+    Output o = cli(args);
+    check_fails(o, joined(args));
+    CHECK(o.status == 1);
+    CHECK(o.err.find(nowhere + ": cannot create") != std::string::npos);
+    CHECK(o.err.find(".tmp") == std::string::npos);
+    CHECK(o.err.find(".albertner-") == std::string::npos);
+  }
+  // A failed run leaves no file behind, even after good records; an existing file stays as it was.
+  const std::string untouched = scratch() + "/untouched.jsonl";
+  check_fails(cli({"tag", "-m", *model, "-o", untouched, "bad \xff"}), "bad text, -o");
+  CHECK(!std::filesystem::exists(untouched));
+  const std::string before = read_text(output);
+  REQUIRE(!before.empty());
+  CHECK(cli({"tag", "-m", *model, "-o", output}, "Paris\n\xff\n").status == 1);
+  CHECK(read_text(output) == before);
+  CHECK(std::filesystem::directory_iterator(scratch()) != std::filesystem::directory_iterator());
+  for (const auto& entry : std::filesystem::directory_iterator(scratch()))
+    CHECK(entry.path().string().find(".albertner-") == std::string::npos); // no temporary file left
+
+  // A text file where the model belongs: a hint, not a safetensors header error.
+  Output text_model = cli({"tag", input});
+  check_fails(text_model, "text file as the model");
+  CHECK(text_model.err.find("a text file, not a model") != std::string::npos);
+  CHECK(text_model.err.find("-i/--input") != std::string::npos);
+  // A folder as input, or as stdin: an I/O error (exit 1), not a text.
+  Output folder = cli({"tag", "-m", *model, "-i", scratch()});
+  check_fails(folder, "folder as input");
+  CHECK(folder.status == 1);
+  CHECK(folder.err.find("is a directory") != std::string::npos);
+  {
+    const std::string err = scratch() + "/dir-stdin.err", out = scratch() + "/dir-stdin.out";
+    const int rc = std::system((quote(binary()) + " tag -m " + quote(*model) + " < " + quote(scratch()) + " > " +
+                                quote(out) + " 2> " + quote(err))
+                                   .c_str());
+    CHECK((rc != -1 && WIFEXITED(rc) && WEXITSTATUS(rc) == 1));
+    CHECK(read_text(out).empty());
+    CHECK(read_text(err) == "albertner: error: io: stdin: is a directory\n");
+  }
+  // Texts as arguments and -i together are ambiguous.
+  CHECK(cli({"tag", "-m", *model, "-i", input, "x"}).status == 2);
+}
+
+TEST_CASE("cli: usage errors exit 2 with one line naming the flag; suggestions for typos") {
+  if (!have_binary()) return;
+  const std::string* model = converted("tiny");
+  if (!model) return;
+  struct Case {
+    std::vector<std::string> args;
+    std::string names;
+  };
+  const std::vector<Case> cases = {
+      {{"tag", "-m", *model, "--threads", "-1", "x"}, "--threads"},
+      {{"tag", "-m", *model, "--window", "-1", "x"}, "--window"},
+      {{"tag", "-m", *model, "--batch", "-1", "x"}, "--batch"},
+      {{"eval", "-m", *model, "--threads", "0", "--data", "x"}, "--threads"},
+      {{"eval", "-m", *model}, "--data"},
+      {{"bench", "-m", *model, "--runs", "0"}, "--runs"},
+      {{"bench", "-m", *model, "--lens", "0"}, "--lens"},
+      {{"bench", "-m", *model, "--lens", "100000"}, "--lens"},
+      {{"convert", *model, "-o", scratch() + "/x.safetensors", "--dtype", "fp16"}, "--dtype"},
+      {{"convert", *model, "-o", scratch() + "/x.safetensors", "--aggregation", "longest"}, "--aggregation"},
+      {{"tag", "-m", *model, "--on-error", "ignore", "x"}, "--on-error"},
+      {{"tag", "-m", *model, "--color", "sometimes", "x"}, "--color"},
+      {{"tga", "x"}, "did you mean 'tag'?"},
+      {{"tag", "-m", *model, "--formt", "json", "x"}, "did you mean '--format'?"},
+      {{"eval", "-m", *model, "--dta", "x"}, "did you mean '--data'?"},
+  };
+  for (const Case& c : cases) {
+    Output o = cli(c.args);
+    check_fails(o, joined(c.args));
+    CHECK(o.status == 2);
+    CHECK(o.err.find(c.names) != std::string::npos);
+  }
+}
+
+TEST_CASE("cli tag: streams; the first record is out before the input ends, in input order") {
+  if (!have_binary()) return;
+  const std::string* model = converted("tiny");
+  if (!model) return;
+  const std::string first = check_ok({"tag", *model, "--format", "jsonl", kSentence}).out;
+  const std::string second = check_ok({"tag", *model, "--format", "jsonl", "Paris"}).out;
+  Child child({"tag", "-m", *model, "--format", "jsonl"});
+  child.write(kSentence + "\n");
+  // Its record arrives while stdin is still open (within a minute even on a loaded machine).
+  const std::optional<std::string> got = child.read_line(60);
+  REQUIRE(got.has_value());
+  CHECK(*got + "\n" == first);
+  child.write("Paris\n");
+  const std::optional<std::string> next = child.read_line(60);
+  REQUIRE(next.has_value());
+  CHECK(*next + "\n" == second);
+  CHECK(child.finish() == 0);
+  CHECK(read_text(child.err_path).empty()); // not a terminal: no progress
+
+  // Many lines in, as many records out, in order (several batches).
+  std::string many, want;
+  for (int i = 0; i < 300; ++i) {
+    const std::string text = i % 3 ? "Paris " + std::to_string(i) : "";
+    many += text + "\n";
+  }
+  const std::vector<std::string> lines =
+      lines_of(check_ok({"tag", *model, "--format", "jsonl", "--batch", "2"}, many).out);
+  REQUIRE(lines.size() == 300);
+  for (int i = 0; i < 300; ++i)
+    CHECK(member(parse(lines[static_cast<std::size_t>(i)]), "text").as_string() ==
+          (i % 3 ? "Paris " + std::to_string(i) : ""));
+}
+
+TEST_CASE(
+    "cli tag: JSON lines keep their other fields; bad lines stop or, with --on-error skip, become error records") {
+  if (!have_binary()) return;
+  const std::string* model = converted("tiny");
+  if (!model) return;
+  const std::string input = "{\"id\": 7, \"text\": " + json_string(kSentence) + ", \"meta\": {\"a\": [1, 2]}}\n" +
+                            "{\"id\": 8, \"words\": [\"no\", \"text\"]}\n" + "not json \xff\n" +
+                            "{\"id\": 9, \"text\": \"Paris\"}\n";
+  // Default: stop at line 2, after writing line 1's record; exit 1.
+  Output stop = cli({"tag", *model, "--input-format", "jsonl", "--format", "jsonl"}, input);
+  CHECK(stop.status == 1);
+  REQUIRE(lines_of(stop.out).size() == 1);
+  const Json first = parse(lines_of(stop.out)[0]);
+  std::vector<std::string> keys;
+  for (const auto& m : first.members()) keys.push_back(m.first);
+  CHECK(keys == std::vector<std::string>{"id", "text", "meta", "entities"});
+  CHECK(int_at(first, "id") == 7);
+  CHECK(member(first, "meta").dump() == "{\"a\":[1,2]}");
+  CHECK(stop.err == "albertner: error: stdin line 2: expected {\"text\": string, ...}\n");
+
+  // skip: every line has its record, the bad ones an error record naming the line; exit 3.
+  const std::string path = scratch() + "/bad-lines.jsonl";
+  write_text(path, input);
+  Output skip = cli({"tag", *model, "-i", path, "--input-format", "jsonl", "--format", "jsonl", "--on-error", "skip"});
+  CHECK(skip.status == 3);
+  const std::vector<std::string> lines = lines_of(skip.out);
+  REQUIRE(lines.size() == 4);
+  CHECK(parse(lines[0]).dump() == first.dump());
+  const Json bad_text = parse(lines[1]);
+  CHECK(int_at(bad_text, "id") == 8);
+  CHECK(int_at(bad_text, "line") == 2);
+  CHECK(member(bad_text, "error").as_string().rfind(path + " line 2: ", 0) == 0);
+  CHECK(bad_text.find("entities") == nullptr);
+  const Json bad_json = parse(lines[2]);
+  CHECK(int_at(bad_json, "line") == 3);
+  CHECK(member(bad_json, "error").as_string().rfind(path + " line 3: ", 0) == 0);
+  CHECK(int_at(parse(lines[3]), "id") == 9);
+  // One warning line per bad line on stderr.
+  CHECK(lines_of(skip.err).size() == 2);
+  CHECK(skip.err.find(path + " line 3") != std::string::npos);
+
+  // Text input: line numbers count from 1, as for JSON lines; json output keeps one line per input line.
+  Output text = cli({"tag", *model, "--on-error", "skip"}, std::string("Paris\n\xff\nParis\n"));
+  CHECK(text.status == 3);
+  const std::vector<std::string> text_lines = lines_of(text.out);
+  REQUIRE(text_lines.size() == 3);
+  CHECK(parse(text_lines[0]).is_array());
+  CHECK(member(parse(text_lines[1]), "error").as_string().rfind("stdin line 2: ", 0) == 0);
+  CHECK(text_lines[2] == text_lines[0]);
+}
+
+TEST_CASE("cli tag: pretty colours a terminal unless NO_COLOR; progress on a terminal only") {
+  if (!have_binary()) return;
+  const std::string* model = converted("tiny");
+  if (!model) return;
+  const std::string tag = quote(binary()) + " tag -m " + quote(*model) + " --format pretty " + quote(kSentence);
+  std::optional<std::string> shown = on_terminal(tag);
+  if (!shown) return;
+  CHECK(shown->find("\x1b[") != std::string::npos);
+  shown = on_terminal("NO_COLOR=1 " + tag);
+  REQUIRE(shown);
+  CHECK(shown->find("\x1b[") == std::string::npos);
+  CHECK(shown->find("](") != std::string::npos);
+  shown = on_terminal(tag + " --color never");
+  REQUIRE(shown);
+  CHECK(shown->find("\x1b[") == std::string::npos);
+
+  // Progress: on the terminal's stderr, lines and rate; none with --quiet, none into a file.
+  const std::string input = scratch() + "/progress.txt", out = scratch() + "/progress.out";
+  std::string lines;
+  for (int i = 0; i < 50; ++i) lines += "Paris\n";
+  write_text(input, lines);
+  const std::string run = quote(binary()) + " tag -m " + quote(*model) + " -i " + quote(input) + " -o " + quote(out);
+  shown = on_terminal(run);
+  REQUIRE(shown);
+  CHECK(shown->find("albertner tag: 50 lines") != std::string::npos);
+  shown = on_terminal(run + " --quiet");
+  REQUIRE(shown);
+  CHECK(shown->find("albertner tag:") == std::string::npos);
+  Output forced = check_ok({"tag", "-m", *model, "-i", input, "-o", out, "--progress"});
+  CHECK(forced.err.find("albertner tag: 50 lines") != std::string::npos);
+}
+
+TEST_CASE("cli: one set of defaults; tag's conll words equal eval's predictions on a long sentence") {
+  if (!have_binary()) return;
+  const std::string* model = converted("tiny");
+  if (!model) return;
+  // 300 words need several 64-position windows: both commands window with the same default overlap.
+  std::vector<std::string> words;
+  const char* pool[] = {"Paris", "London", "went", "to", "the", "United", "Nations", "Zürich", "."};
+  for (int i = 0; i < 300; ++i) words.push_back(pool[(i * 7) % 9]);
+  std::string text, gold;
+  for (const std::string& w : words) {
+    text += (text.empty() ? "" : " ") + w;
+    gold += w + " O\n";
+  }
+  const std::string data = scratch() + "/long.conll", predictions = scratch() + "/long.pred";
+  write_text(data, gold + "\n");
+  check_ok({"eval", "-m", *model, "--data", data, "--predictions", predictions});
+  std::vector<std::string> from_eval, from_tag;
+  for (const std::string& line : lines_of(read_text(predictions)))
+    if (!line.empty()) from_eval.push_back(line.substr(0, line.find(' ')) + "\t" + line.substr(line.rfind(' ') + 1));
+  for (const std::string& line : lines_of(check_ok({"tag", "-m", *model, "--format", "conll", text}).out))
+    if (!line.empty()) from_tag.push_back(line);
+  REQUIRE(from_eval.size() == words.size());
+  CHECK(from_tag == from_eval);
+
+  // bench's default lengths stop at the model's 64 positions.
+  std::vector<std::int64_t> seqs;
+  for (const std::string& line : lines_of(check_ok({"bench", "-m", *model, "--runs", "1", "--warmup", "0"}).out))
+    seqs.push_back(int_at(parse(line), "seq"));
+  CHECK(seqs == std::vector<std::int64_t>{16, 64});
+}
+
+TEST_CASE("cli tokenize: reads texts like tag; its output pipes into logits") {
+  if (!have_binary()) return;
+  const std::string* model = converted("tiny");
+  if (!model) return;
+  const std::string tokens = check_ok({"tokenize", "-m", *model}, kSentence + "\nParis\n").out;
+  const std::vector<std::string> lines = lines_of(tokens);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0] + "\n" == check_ok({"tokenize", *model, kSentence}).out);
+  // logits reads those lines: one result per line, equal to the ids given as a batch of one.
+  const std::vector<std::string> logits = lines_of(check_ok({"logits", "-m", *model}, tokens).out);
+  REQUIRE(logits.size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    const Json ids = member(parse(lines[i]), "input_ids");
+    const std::string batch = check_ok({"logits", "-m", *model}, "{\"input_ids\": [" + ids.dump() + "]}").out;
+    CHECK(logits[i] + "\n" == batch);
+  }
+}
+
+TEST_CASE("cli convert --aggregation: the file recommends it, info shows it, tag uses it unless told otherwise") {
+  if (!have_binary()) return;
+  const std::string* model = converted("tiny");
+  if (!model) return;
+  const std::string first = scratch() + "/tiny-first.safetensors";
+  const Output converted_first = check_ok({"convert", *model, "-o", first, "--aggregation", "first"});
+  CHECK(converted_first.err.find("aggregation first") != std::string::npos);
+  CHECK(member(parse(check_ok({"info", first, "--json"}).out), "aggregation").as_string() == "first");
+  CHECK(member(parse(check_ok({"info", *model, "--json"}).out), "aggregation").is_null());
+  CHECK(check_ok({"info", first}).out.find("aggregation first") != std::string::npos);
+  const std::string text = "CRICKET - LEICESTERSHIRE TAKE OVER AT TOP AFTER INNINGS VICTORY .";
+  CHECK(check_ok({"tag", "-m", first, text}).out ==
+        check_ok({"tag", "-m", *model, "--aggregation", "first", text}).out);
+  CHECK(check_ok({"tag", "-m", first, "--aggregation", "simple", text}).out ==
+        check_ok({"tag", "-m", *model, text}).out);
 }

@@ -131,8 +131,10 @@ TEST_CASE("shared Tagger: a call's options equal a Tagger opened with them") {
   REQUIRE(all.ok());
   REQUIRE(some.ok());
   CHECK(all->size() > some->size());
-  // The Tagger's own options are unchanged by a call.
-  CHECK(shared.options().aggregation == Aggregation::simple);
+  // The Tagger's own options are unchanged by a call: the bundled model's recommendation (its
+  // metadata albertner.aggregation), chosen at open as no option named one.
+  CHECK(shared.model().recommended_aggregation() == Aggregation::first);
+  CHECK(shared.options().aggregation == Aggregation::first);
 }
 
 TEST_CASE("shared Tagger: copies share one model; misuse is an error, not a crash") {

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -41,12 +42,18 @@ struct ConvertOptions {
   /// int8 per row, i.e. per output channel of a Linear, with an F32 scale per row in
   /// `<name>_scale`). Biases and LayerNorms stay F32.
   dtype matrices = dtype::f32;
+  /// The aggregation recorded as the model's recommendation (metadata `albertner.aggregation`),
+  /// used by a Tagger whose options choose none. Empty: none recorded (re-writing a model file
+  /// keeps the input's).
+  std::optional<Aggregation> aggregation;
 };
 
 /// What a conversion read and wrote, for the converter's summary.
 struct ConvertReport {
   ModelConfig config;
   TokenizerOptions tokenizer;
+  /// The recommended aggregation written into the file, if any.
+  std::optional<Aggregation> aggregation;
   std::string weights_path;
   std::size_t tensors_written = 0;
   std::size_t parameters = 0;
@@ -238,6 +245,8 @@ inline Status write_model_file(const std::string& out_path,
   writer.set_metadata(model_keys::format_version, std::to_string(kModelFormatVersion));
   writer.set_metadata(model_keys::config, model_config_to_json(report.config).dump());
   writer.set_metadata(model_keys::tokenizer, tokenizer_options_to_json(report.tokenizer).dump());
+  if (options.aggregation) report.aggregation = options.aggregation;
+  if (report.aggregation) writer.set_metadata(model_keys::aggregation, aggregation_name(*report.aggregation));
   ALBERTNER_CHECK(writer.write(out_path));
   ALBERTNER_TRY(MappedFile written_file, MappedFile::open(out_path));
   report.file_bytes = written_file.size();
@@ -267,6 +276,7 @@ inline Result<ConvertReport> convert_model_file(const std::string& in_path, cons
   report.config = model.config();
   report.tokenizer = model.tokenizer_options();
   report.weights_path = in_path;
+  report.aggregation = model.recommended_aggregation();
   ALBERTNER_CHECK(detail::replace_labels(options, report.config));
   std::vector<std::pair<std::string, TensorView>> weights;
   for (const TensorView& t : model.tensors().tensors())

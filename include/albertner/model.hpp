@@ -6,11 +6,13 @@
 #include "detail/json.hpp"
 #include "encoder.hpp"
 #include "safetensors.hpp"
+#include "span_decoder.hpp"
 #include "status.hpp"
 #include "tensor.hpp"
 #include "tokenizer.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -25,6 +27,7 @@ constexpr const char* format = "format";                           // "albertner
 constexpr const char* format_version = "albertner.format_version"; // "1"
 constexpr const char* config = "albertner.config";                 // Hugging Face config.json subset (JSON)
 constexpr const char* tokenizer = "albertner.tokenizer";           // tokenizer options (JSON)
+constexpr const char* aggregation = "albertner.aggregation";       // optional: none|simple|first|average|max
 constexpr const char* spiece_model = "tokenizer.spiece_model";     // U8 tensor: the spiece.model bytes
 } // namespace model_keys
 
@@ -115,6 +118,9 @@ public:
   /// How the file stores its weight matrices: dtype::f32; dtype::bf16 when any is BF16
   /// (`albertner convert --dtype bf16`); dtype::i8 when any is I8 (`--dtype int8`).
   dtype weight_dtype() const noexcept { return weight_dtype_; }
+  /// The aggregation the model was trained for (metadata `albertner.aggregation`, written by
+  /// `albertner convert --aggregation`); empty when the file recommends none.
+  std::optional<Aggregation> recommended_aggregation() const noexcept { return aggregation_; }
 
 private:
   static Result<Model> from_tensors(SafeTensors st) {
@@ -149,6 +155,13 @@ private:
       return tokenizer_json.error().with_context(std::string("metadata '") + model_keys::tokenizer + "'");
     ALBERTNER_TRY(m.tokenizer_, tokenizer_options_from_json(*tokenizer_json));
 
+    if (const std::string* aggregation = st.metadata_value(model_keys::aggregation)) {
+      auto parsed_aggregation = parse_aggregation(*aggregation);
+      if (!parsed_aggregation.ok())
+        return parsed_aggregation.error().with_context(std::string("metadata '") + model_keys::aggregation + "'");
+      m.aggregation_ = *parsed_aggregation;
+    }
+
     m.tensors_ = std::move(st);
     m.spiece_ = m.tensors_.find(model_keys::spiece_model);
     if (!m.spiece_) return Error(errc::missing, std::string("tensor '") + model_keys::spiece_model + "' is absent");
@@ -168,6 +181,7 @@ private:
   const TensorView* spiece_ = nullptr;
   int version_ = 0;
   dtype weight_dtype_ = dtype::f32;
+  std::optional<Aggregation> aggregation_;
 };
 
 /// The tokenizer stored in `model` (its spiece.model bytes and options).

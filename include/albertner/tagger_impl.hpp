@@ -317,8 +317,8 @@ Status Tagger<T>::reserve(std::size_t concurrency, std::int64_t seq_len) const {
 }
 
 template <class T>
-Aggregation Tagger<T>::default_aggregation(const Model&) {
-  return Aggregation::simple;
+Aggregation Tagger<T>::default_aggregation(const Model& model) {
+  return model.recommended_aggregation().value_or(Aggregation::simple);
 }
 
 template <class T>

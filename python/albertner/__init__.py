@@ -97,7 +97,7 @@ class Tagger:
     model: path of a .safetensors model file; None: :func:`default_model`.
     aggregation: how tokens become entities, one of ``none``, ``simple``, ``first``, ``average``,
         ``max`` (Hugging Face's strategies; ``aggregation_strategy=``, the pipeline's name, is accepted
-        too); None: the model's own default (``simple``).
+        too); None: the one the model file recommends (``first`` for the bundled model), else ``simple``.
     threads: threads in all for one call (1: the calling thread alone).
     ignore_labels: labels dropped from the output (default ``["O"]``).
     batch_size: sequences run through the encoder together; window, overlap: positions per window

@@ -65,7 +65,7 @@ def cli_entities(sentences):
     env = dict(os.environ)
     env.pop("ALBERTNER_MODEL", None)
     run = subprocess.run([cli, "tag", os.path.join(REPO, "models", "albertner-conll03-small.safetensors"),
-                          "--format", "jsonl"], input=stdin.encode(), capture_output=True, env=env, check=True)
+                          "--input-format", "jsonl", "--format", "jsonl"], input=stdin.encode(), capture_output=True, env=env, check=True)
     lines = run.stdout.decode().splitlines()
     assert len(lines) == len(sentences)
     out = []

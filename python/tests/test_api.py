@@ -50,8 +50,8 @@ def test_aggregation_none_gives_entity_and_index_and_a_call_may_choose_it(bundle
     per_token = albertner.Tagger(bundled_model, aggregation="none")(text)
     assert per_token and all(list(e)[:3] == ["entity", "score", "index"] for e in per_token)
     assert tagger(text, aggregation="none") == per_token
-    assert tagger.aggregation == "simple"  # the call did not change the Tagger
-    assert tagger(text, aggregation="simple") == tagger(text)
+    assert tagger.aggregation == "first"  # the bundled model's recommendation; the call did not change it
+    assert tagger(text, aggregation="first") == tagger(text)
 
 
 def test_ignore_labels_per_tagger_and_per_call(bundled_model, tagger, sentences):
@@ -87,7 +87,7 @@ def test_no_model_named_means_the_bundled_model(bundled_model, sentences, monkey
 
 def test_options_resolve_the_models_defaults(tagger):
     o = tagger.options
-    assert o["aggregation"] == "simple" and o["threads"] == 1 and o["window"] == 256 and o["overlap"] == 64  # the small model: 256 positions
+    assert o["aggregation"] == "first" and o["threads"] == 1 and o["window"] == 256 and o["overlap"] == 64  # the small model: 256 positions
     assert tagger.labels[0] == "O" and "B-PER" in tagger.labels
 
 

@@ -19,7 +19,7 @@ def test_a_pickled_tagger_is_small_and_reopens_with_its_options(bundled_model, s
 
 def test_an_unset_aggregation_stays_unset_through_pickling(bundled_model):
     copy = pickle.loads(pickle.dumps(albertner.Tagger(bundled_model)))
-    assert copy._args["aggregation"] is None and copy.aggregation == "simple"
+    assert copy._args["aggregation"] is None and copy.aggregation == "first"  # the bundled model's recommendation
 
 
 def test_another_process_unpickles_it_and_tags_alike(bundled_model, tmp_path):

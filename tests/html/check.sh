@@ -2,7 +2,9 @@
 # Renders `albertner tag --format html` in headless Chromium (Debian package `chromium`) and checks the
 # rendered DOM (tests/html/probe.js): `mark.entity` elements whose data-label, label tag and CSS background
 # are there, every document's text unchanged once the label tags are left out, and every character shown
-# with the label `--format jsonl` gives it. Also writes a screenshot (page.png) to look at.
+# with the label `--format jsonl` gives it; bidi safety (each document in its own direction, each entity inside a <bdi>
+# that Chromium isolates; an Arabic document comes out right-to-left), and a legend with exactly the types
+# marked on the page. The texts include an Arabic and a CJK line. Also writes a screenshot (page.png).
 # Usage: tests/html/check.sh BUILD_DIR   (BUILD_DIR holds the albertner binary; output goes to BUILD_DIR/html-check)
 # SHARED overrides where the shared fixtures are (default: the folder `shared` beside the repository);
 # CHROMIUM overrides the browser command.
@@ -48,9 +50,11 @@ texts=(
   "George Washington went to Washington."
   "Angela Merkel met Emmanuel Macron in Paris on Tuesday."
   'Tom & Jerry <cartoon> said "hello" in Zürich, São Paulo and Αθήνα.'
+  "التقى محمد بن سلمان مع إيمانويل ماكرون في باريس."
+  "習近平在北京會見了安倍晉三。 東京 Tokyo 2020"
 )
-"$cli" tag "$work/model.safetensors" --format html "${texts[@]}" >"$work/page.html"
-"$cli" tag "$work/model.safetensors" --format jsonl "${texts[@]}" >"$work/entities.jsonl"
+"$cli" tag -m "$work/model.safetensors" --format html "${texts[@]}" >"$work/page.html"
+"$cli" tag -m "$work/model.safetensors" --format jsonl "${texts[@]}" >"$work/entities.jsonl"
 expected=$(grep -o '"entity_group":' "$work/entities.jsonl" | wc -l)
 [ "$expected" -gt 0 ] || fail "tag found no entities to render"
 
@@ -88,9 +92,10 @@ fi
 docs=$(sed -n 's/^docs //p' "$work/report.txt")
 marks=$(sed -n 's/^marks //p' "$work/report.txt")
 all=$(sed -n 's/^all-marks //p' "$work/report.txt")
+legend=$(sed -n 's/^legend //p' "$work/report.txt")
 [ "$docs" = "${#texts[@]}" ] || fail "$docs documents rendered, ${#texts[@]} given"
 [ "${marks:-0}" -gt 0 ] || fail "no mark.entity element rendered"
 [ "$all" = "$marks" ] || fail "$all mark.entity elements in the page, $marks inside p.doc"
 labels=$(sed -n 's/^labels //p' "$work/report.txt" | tr ',' '\n' | sort | uniq -c | awk '{printf "%s%s %s", sep, $1, $2; sep=", "}')
-echo "html check: $("$chromium" --version 2>/dev/null | head -n 1) rendered $marks entity marks ($labels) for $expected entities in $docs documents; text and labels match --format jsonl"
+echo "html check: $("$chromium" --version 2>/dev/null | head -n 1) rendered $marks entity marks ($labels) for $expected entities in $docs documents; text and labels match --format jsonl; every entity isolated (bdi), legend: $legend"
 echo "html check: page $work/page.html, screenshot $work/page.png"

@@ -1,7 +1,7 @@
 // Appended by check.sh to a copy of `albertner tag --format html` output, after a line
 // `const expected = [...]` holding the `--format jsonl` records of the same texts. Reads the DOM that
 // Chromium built and writes a report into a new pre element (id albertner-check), one finding per line:
-//   docs N | marks N | all-marks N | labels L1,L2,... | FAIL <why>
+//   docs N | marks N | all-marks N | labels L1,L2,... | legend T1,T2,... | FAIL <why>
 // For every document: its text (label tags left out) is the input text, and every code point carries
 // the label of the first entity covering it (or none), as the marks show it.
 (() => {
@@ -14,6 +14,26 @@
   out.push("all-marks " + document.querySelectorAll("mark.entity").length);
   out.push("labels " + Array.from(marks, (m) => m.dataset.label).join(","));
   if (docs.length !== expected.length) fail(docs.length + " documents rendered, " + expected.length + " tagged");
+  // Bidi: each document has its own direction (an Arabic one right-to-left), each entity is isolated.
+  docs.forEach((p, i) => {
+    if (!["ltr", "rtl", "auto"].includes(p.dir)) fail("document " + i + " has dir='" + p.dir + "'");
+  });
+  docs.forEach((p, i) => {
+    if (i < expected.length && /[\u0600-\u06FF]/.test(expected[i].text) && !p.matches(":dir(rtl)"))
+      fail("Arabic document " + i + " is not right-to-left (:dir(rtl))");
+  });
+  for (const m of marks) {
+    const bdi = m.querySelector("bdi");
+    if (!bdi) fail("mark " + m.dataset.label + " has no <bdi>");
+    else if (getComputedStyle(bdi).unicodeBidi !== "isolate")
+      fail("mark " + m.dataset.label + ": its <bdi> is unicode-bidi " + getComputedStyle(bdi).unicodeBidi);
+  }
+  // The legend: one sample per type on the page, no more, no fewer.
+  const legend = Array.from(document.querySelectorAll("footer.legend mark.legend"), (m) => m.dataset.label);
+  out.push("legend " + legend.join(","));
+  const types = Array.from(new Set(Array.from(marks, (m) => m.dataset.label))).sort();
+  if (legend.slice().sort().join(",") !== types.join(","))
+    fail("legend lists " + legend.join(",") + ", the page marks " + types.join(","));
   for (const m of marks) {
     const tag = m.querySelector("span.label");
     if (!tag || tag.textContent !== m.dataset.label)

@@ -1,4 +1,4 @@
-// albertner bench MODEL [--lens 16,64,128,512] [--threads N] [--batch B] [--runs R] [--warmup W]
+// albertner bench [-m MODEL] [--lens 16,64,128,512] [--threads N] [--batch B] [--runs R] [--warmup W]
 #include "cli.hpp"
 
 #include <algorithm>
@@ -12,8 +12,8 @@ namespace albertner_cli {
 
 namespace {
 struct BenchArgs {
-  std::string model;
-  std::vector<std::int64_t> lens = {16, 64, 128, 512};
+  std::string model, positional, output;
+  std::vector<std::int64_t> lens;
   std::int64_t threads = 1, batch = 1, runs = 20, warmup = 3;
 };
 
@@ -52,34 +52,39 @@ void append_ms(std::string& out, double ms) {
 }
 
 int run_bench(const BenchArgs& a) {
-  struct Least {
-    const char* option;
-    std::int64_t value, least;
-  };
-  for (const Least& l : {Least{"--threads", a.threads, 1}, Least{"--batch", a.batch, 1}, Least{"--runs", a.runs, 1},
-                         Least{"--warmup", a.warmup, 0}})
-    if (l.value < l.least) return fail(std::string(l.option) + " must be at least " + std::to_string(l.least));
-  if (a.lens.empty()) return fail("--lens: no lengths given");
-  auto model = albertner::Model::open(a.model);
+  if (!a.positional.empty() && !a.model.empty())
+    return usage("bench takes one model (-m/--model FILE, or as its argument)");
+  const std::string path = a.model.empty() ? (a.positional.empty() ? default_model() : a.positional) : a.model;
+  auto model = open_model(path);
   if (!model.ok()) return fail(model.error());
   const albertner::ModelConfig& config = model->config();
-  // Every length is checked before any is timed: an error leaves stdout empty.
-  for (std::int64_t T : a.lens) {
-    if (T < 1) return fail("--lens: length " + std::to_string(T) + " must be at least 1");
+  // Default lengths: 16, 64, 128, 512 up to the model's positions (and the limit itself when it is
+  // between them). Every given length is checked before any is timed: an error leaves stdout empty.
+  std::vector<std::int64_t> lens = a.lens;
+  if (lens.empty()) {
+    for (std::int64_t T : {16, 64, 128, 512})
+      if (T <= config.max_position_embeddings) lens.push_back(T);
+    if (lens.empty() || (lens.back() < config.max_position_embeddings && lens.back() < 512))
+      lens.push_back(std::min<std::int64_t>(config.max_position_embeddings, 512));
+  }
+  for (std::int64_t T : lens) {
     if (T > config.max_position_embeddings)
-      return fail("--lens: length " + std::to_string(T) + " is longer than the model's max_position_embeddings (" +
-                  std::to_string(config.max_position_embeddings) + ")");
+      return usage("--lens: length " + std::to_string(T) + " is longer than the model's max_position_embeddings (" +
+                   std::to_string(config.max_position_embeddings) + ")");
   }
   if (config.vocab_size <= 5)
     return fail("vocab_size " + std::to_string(config.vocab_size) + " leaves no ids above the special ones (0-4)");
   auto encoder = albertner::make_encoder<float>(*model);
   if (!encoder.ok()) return fail(encoder.error());
+  auto output = Output::open(a.output);
+  if (!output.ok()) return fail(output.error());
+  std::unique_ptr<Output> out = std::move(output).value();
 
   Encoder::Workspace workspace;
   auto threads = workspace.set_threads(static_cast<std::size_t>(a.threads));
   if (!threads.ok()) return fail(threads.error());
   OrtIds ort_ids(config.vocab_size);
-  for (std::int64_t T : a.lens) {
+  for (std::int64_t T : lens) {
     const std::vector<std::int64_t> row = ort_ids.next(T);
     std::vector<std::int64_t> ids;
     for (std::int64_t b = 0; b < a.batch; ++b) ids.insert(ids.end(), row.begin(), row.end());
@@ -111,9 +116,11 @@ int run_bench(const BenchArgs& a) {
     json += ",\"max_ms\":";
     append_ms(json, times.back());
     json += "}\n";
-    std::fwrite(json.data(), 1, json.size(), stdout);
-    std::fflush(stdout); // one line per length as soon as it is measured
+    albertner::Status st = out->write(json); // one line per length as soon as it is measured
+    if (!st.ok()) return fail(st.error());
   }
+  albertner::Status st = out->commit();
+  if (!st.ok()) return fail(st.error());
   return 0;
 }
 } // namespace
@@ -122,12 +129,23 @@ void add_bench(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand(
       "bench", "Time one forward pass (token ids -> logits) per sequence length; one JSON line per length");
-  cmd->add_option("MODEL", args->model, "Model file")->required();
-  cmd->add_option("--lens", args->lens, "Sequence lengths, comma-separated (default 16,64,128,512)")->delimiter(',');
-  cmd->add_option("--threads", args->threads, "Threads of the forward pass, the calling one included (default 1)");
-  cmd->add_option("--batch", args->batch, "Sequences per forward pass (default 1)");
-  cmd->add_option("--runs", args->runs, "Timed runs per length (default 20)");
-  cmd->add_option("--warmup", args->warmup, "Untimed runs before them (default 3)");
+  cmd->add_option("MODEL", args->positional, "The model, as -m");
+  add_model_option(cmd, args->model);
+  add_output_option(cmd, args->output);
+  cmd->add_option("--lens", args->lens,
+                  "Sequence lengths, comma-separated (default: 16,64,128,512 up to the model's max positions)")
+      ->delimiter(',')
+      ->check(in_range(1, 1 << 20));
+  cmd->add_option("--threads", args->threads, "Threads of the forward pass, the calling one included")
+      ->check(in_range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--batch", args->batch, "Sequences per forward pass")
+      ->check(in_range(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--runs", args->runs, "Timed runs per length")->check(in_range(1, 1000000))->capture_default_str();
+  cmd->add_option("--warmup", args->warmup, "Untimed runs before them")
+      ->check(in_range(0, 1000000))
+      ->capture_default_str();
   cmd->callback([args] { exit_status() = run_bench(*args); });
 }
 

@@ -1,4 +1,5 @@
 // albertner convert HF_DIR|MODEL -o OUT [--dtype f32|bf16|int8] [--labels conll2003|L0,L1,...] [--weights FILE]
+//                   [--aggregation none|simple|first|average|max]
 #include "cli.hpp"
 
 #include <memory>
@@ -8,7 +9,7 @@ namespace albertner_cli {
 
 namespace {
 struct ConvertArgs {
-  std::string hf_dir, out, labels, weights, dtype = "f32";
+  std::string hf_dir, out, labels, weights, dtype = "f32", aggregation;
 };
 
 int run_convert(const ConvertArgs& a) {
@@ -20,11 +21,14 @@ int run_convert(const ConvertArgs& a) {
     std::string label;
     while (std::getline(ss, label, ',')) options.labels.push_back(label);
   }
+  if (!a.aggregation.empty()) {
+    auto aggregation = albertner::parse_aggregation(a.aggregation);
+    if (!aggregation.ok()) return usage("--aggregation: " + aggregation.error().message());
+    options.aggregation = *aggregation;
+  }
   if (a.dtype == "bf16") options.matrices = albertner::dtype::bf16;
   else if (a.dtype == "int8") options.matrices = albertner::dtype::i8;
-  else if (a.dtype != "f32")
-    return fail(
-        albertner::Error(albertner::errc::invalid_input, "--dtype " + a.dtype + " is not one of f32, bf16, int8"));
+  else if (a.dtype != "f32") return usage("--dtype " + a.dtype + " is not one of f32, bf16, int8");
   // A regular file is an albertner model to re-write (another dtype, other labels).
   const bool model_file = albertner::detail::file_exists(a.hf_dir);
   if (model_file && !a.weights.empty())
@@ -32,7 +36,7 @@ int run_convert(const ConvertArgs& a) {
                                  "--weights names a file inside HF_DIR, but " + a.hf_dir + " is a model file"));
   auto report = model_file ? albertner::convert_model_file(a.hf_dir, a.out, options)
                            : albertner::convert_hf_checkpoint(a.hf_dir, a.out, options);
-  if (!report.ok()) return fail(report.error());
+  if (!report.ok()) return fail(name_user_path(report.error(), a.out));
   const albertner::ModelConfig& c = report->config;
   const albertner::TokenizerOptions& t = report->tokenizer;
   std::string labels;
@@ -44,7 +48,7 @@ int run_convert(const ConvertArgs& a) {
                "%lld iterations over %lld group(s) x %lld layer(s), %lld positions\n"
                "  labels      %lld: %s\n"
                "  tokenizer   %s, lowercase %s, keep_accents %s, max length %lld\n"
-               "  wrote       %zu tensors, %zu parameters, matrices %s, %.1f MB\n",
+               "  wrote       %zu tensors, %zu parameters, matrices %s, %.1f MB, aggregation %s\n",
                a.hf_dir.c_str(), a.out.c_str(), report->weights_path.c_str(), static_cast<long long>(c.vocab_size),
                static_cast<long long>(c.embedding_size), static_cast<long long>(c.hidden_size),
                static_cast<long long>(c.num_attention_heads), static_cast<long long>(c.intermediate_size),
@@ -54,7 +58,8 @@ int run_convert(const ConvertArgs& a) {
                labels.c_str(), t.whitespace_split ? "whitespace split + metaspace (hub)" : "metaspace (re-converted)",
                t.lowercase ? "yes" : "no", t.keep_accents ? "yes" : "no", static_cast<long long>(t.model_max_length),
                report->tensors_written, report->parameters, albertner::dtype_name(options.matrices),
-               static_cast<double>(report->file_bytes) / 1e6);
+               static_cast<double>(report->file_bytes) / 1e6,
+               report->aggregation ? albertner::aggregation_name(*report->aggregation) : "none recommended");
   for (const std::string& note : report->notes) std::fprintf(stderr, "  note        %s\n", note.c_str());
   return 0;
 }
@@ -76,6 +81,10 @@ void add_convert(CLI::App& app) {
                   "token, VNNI dot products where the CPU has them)");
   cmd->add_option("-o,--output", args->out, "Output model file (.safetensors)")->required();
   cmd->add_option("--labels", args->labels, "Label names: conll2003, or a comma-separated list in id order");
+  cmd->add_option("--aggregation", args->aggregation,
+                  "Record the aggregation the model was trained for (none, simple, first, average, max): tag and the "
+                  "Tagger use it when none is chosen (default: none recorded; re-writing a model file keeps its own)")
+      ->check(CLI::IsMember({"none", "simple", "first", "average", "max"}));
   cmd->add_option("--weights", args->weights,
                   "Weights file inside HF_DIR (default: model.safetensors, else pytorch_model.bin)");
   cmd->callback([args] { exit_status() = run_convert(*args); });

@@ -1,23 +1,21 @@
-// albertner eval MODEL --data FILE [--json] [--predictions OUT] [--threads N] [--batch N] [--window N] [--overlap N]
-// albertner eval --scored FILE [--json]
-// Entity-level precision / recall / F1 (seqeval's default mode; conlleval's on B/I/O tags) on a CoNLL file.
+// albertner eval [-m MODEL] -i/--data FILE [--json] [-o OUT] [--predictions OUT] [--threads N] [--batch N] [--window N]
+// [--overlap N] albertner eval --scored FILE [--json] Entity-level precision / recall / F1 (seqeval's default mode;
+// conlleval's on B/I/O tags) on a CoNLL file.
 #include "cli.hpp"
 
 #include <albertner/detail/atomic_file.hpp>
 
-#include <chrono>
 #include <memory>
-
-#include <unistd.h>
 
 namespace albertner_cli {
 
 namespace {
 struct EvalArgs {
-  std::string model, data, scored, predictions;
+  std::string model, data, scored, predictions, output;
+  std::vector<std::string> positionals;
   bool json = false;
-  std::size_t window = 0, overlap = 128, batch = 8, threads = 1;
-  bool overlap_given = false;
+  std::int64_t window = 0, overlap = -1, batch = 8, threads = 1;
+  ProgressFlags progress;
 };
 
 using albertner::ChunkCounts;
@@ -74,52 +72,47 @@ std::string scores_table(const ConllScores& s) {
   return out;
 }
 
-struct Progress {
-  std::chrono::steady_clock::time_point start;
-};
-
-void show_progress(void* user, std::size_t done, std::size_t total) {
-  const Progress& p = *static_cast<const Progress*>(user);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - p.start).count();
-  std::fprintf(stderr, "\ralbertner eval: %zu/%zu sentences, %.1f s", done, total, seconds);
-  if (done == total) std::fputc('\n', stderr);
-  std::fflush(stderr);
+// A CoNLL file, or standard input for "-".
+albertner::Result<std::vector<ConllSentence>> read_sentences(const std::string& path, albertner::ConllFormat format) {
+  if (path != "-") return albertner::read_conll(path, format);
+  ALBERTNER_TRY(std::string text, read_input(path));
+  return albertner::parse_conll(text, "stdin", format);
 }
 
-int run_eval(const EvalArgs& a) {
+void show_progress(void* user, std::size_t done, std::size_t total) {
+  static_cast<ProgressLine*>(user)->update(done, static_cast<double>(done) / static_cast<double>(total), done == total);
+}
+
+int run_eval(EvalArgs a) {
   const bool scored = !a.scored.empty();
-  if (scored && !a.data.empty()) return fail("give either --data (with MODEL) or --scored, not both");
-  if (scored && !a.model.empty()) return fail("--scored scores an existing file: MODEL is not used");
-  if (scored && !a.predictions.empty()) return fail("--predictions needs a model run (MODEL --data FILE)");
-  if (!scored && (a.model.empty() || a.data.empty()))
-    return fail("usage: albertner eval MODEL --data FILE  or  albertner eval --scored FILE");
+  if (a.positionals.size() > 1 || (a.positionals.size() == 1 && !a.model.empty()))
+    return usage("eval takes one model (-m/--model FILE, or as its argument)");
+  if (!a.positionals.empty()) a.model = a.positionals.front();
+  if (scored && !a.data.empty()) return usage("give either -i/--data (with a model) or --scored, not both");
+  if (scored && !a.model.empty()) return usage("--scored scores an existing file: a model is not used");
+  if (scored && !a.predictions.empty()) return usage("--predictions needs a model run (-i/--data FILE)");
+  if (!scored && a.data.empty()) return usage("eval needs -i/--data FILE (a CoNLL file to tag) or --scored FILE");
+  if (a.model.empty()) a.model = default_model();
 
   std::vector<ConllSentence> sentences;
   if (scored) {
-    auto read = albertner::read_conll(a.scored, albertner::ConllFormat::scored);
+    auto read = read_sentences(a.scored, albertner::ConllFormat::scored);
     if (!read.ok()) return fail(read.error());
     sentences = std::move(read).value();
   } else {
-    auto read = albertner::read_conll(a.data, albertner::ConllFormat::gold);
+    auto read = read_sentences(a.data, albertner::ConllFormat::gold);
     if (!read.ok()) return fail(read.error());
     sentences = std::move(read).value();
     if (sentences.empty()) return fail(a.data + ": no sentences");
 
+    // The Tagger's defaults, as `tag`: window = the model's limit, overlap = window / 4.
     albertner::TaggerOptions options;
-    options.window = a.window;
-    options.overlap = a.overlap;
-    options.batch_size = a.batch;
-    options.threads = a.threads;
-    auto model = albertner::Model::open(a.model);
+    options.window = static_cast<std::size_t>(a.window);
+    options.overlap = a.overlap < 0 ? albertner::TaggerOptions::auto_size : static_cast<std::size_t>(a.overlap);
+    options.batch_size = static_cast<std::size_t>(a.batch);
+    options.threads = static_cast<std::size_t>(a.threads);
+    auto model = open_model(a.model);
     if (!model.ok()) return fail(model.error());
-    if (!a.overlap_given) {
-      // As in `tag`: for a window smaller than 512 positions the default overlap falls back to half
-      // the window's content.
-      const std::size_t limit = static_cast<std::size_t>(
-          std::min(model->config().max_position_embeddings, model->tokenizer_options().model_max_length));
-      const std::size_t window = options.window ? options.window : limit;
-      if (window >= 3 && options.overlap >= window - 2) options.overlap = (window - 2) / 2;
-    }
     for (const std::string& label : model->config().labels)
       if (!albertner::is_conll_tag(label)) {
         std::fprintf(stderr,
@@ -135,18 +128,19 @@ int run_eval(const EvalArgs& a) {
     std::unique_ptr<albertner::detail::AtomicFile> file;
     if (!a.predictions.empty()) {
       auto created = albertner::detail::AtomicFile::create(a.predictions);
-      if (!created.ok()) return fail(created.error());
+      if (!created.ok()) return fail(name_user_path(created.error(), a.predictions));
       file.reset(new albertner::detail::AtomicFile(std::move(created).value()));
     }
 
-    Progress progress{std::chrono::steady_clock::now()};
+    ProgressLine progress(a.progress.enabled(), "eval", "sentences");
     albertner::PredictOptions predict;
-    if (::isatty(STDERR_FILENO)) {
+    if (a.progress.enabled()) {
       predict.progress = &show_progress;
       predict.user = &progress;
     }
     auto tagged = albertner::predict_conll(*tagger, sentences, predict);
     if (!tagged.ok()) return fail(tagged.error().with_context(a.data));
+    progress.finish(sentences.size());
     if (tagged->words_without_tokens > 0)
       std::fprintf(stderr, "albertner eval: %zu word(s) gave no token and were tagged O\n",
                    tagged->words_without_tokens);
@@ -155,36 +149,39 @@ int run_eval(const EvalArgs& a) {
       const std::string text = albertner::format_conll_scored(sentences);
       auto st = file->write(text.data(), text.size());
       if (st.ok()) st = file->commit();
-      if (!st.ok()) return fail(st.error());
+      if (!st.ok()) return fail(name_user_path(st.error(), a.predictions));
     }
   }
 
   auto scores = albertner::score_conll(sentences);
   if (!scores.ok()) return fail(scores.error().with_context(scored ? a.scored : a.data));
-  const std::string out = a.json ? scores_json(*scores) : scores_table(*scores);
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
+  return write_all(a.output, a.json ? scores_json(*scores) : scores_table(*scores));
 }
 } // namespace
 
 void add_eval(CLI::App& app) {
   auto args = std::make_shared<EvalArgs>();
   CLI::App* cmd = app.add_subcommand("eval", "Entity-level precision, recall and F1 on a CoNLL file (conlleval rules)");
-  cmd->add_option("MODEL", args->model, "Model file (not with --scored)");
-  cmd->add_option("--data", args->data, "CoNLL file to tag: WORD ... GOLD per line, blank lines between sentences");
-  cmd->add_option("--scored", args->scored, "Score an existing WORD ... GOLD PREDICTED file instead (no model)");
+  cmd->add_option("MODEL", args->positionals, "The model, as -m (not with --scored)");
+  add_model_option(cmd, args->model);
+  cmd->add_option("-i,--input,--data", args->data,
+                  "CoNLL file to tag: WORD ... GOLD per line, blank lines between sentences (- : stdin)");
+  cmd->add_option("--scored", args->scored,
+                  "Score an existing WORD ... GOLD PREDICTED file instead (no model; - : stdin)");
+  add_output_option(cmd, args->output);
   cmd->add_flag("--json", args->json, "One JSON object: precision, recall, f1, accuracy, per_type (fractions)");
   cmd->add_option("--predictions", args->predictions, "Write WORD GOLD PREDICTED lines (conlleval's input) here");
-  cmd->add_option("--window", args->window, "Positions per window incl. [CLS]/[SEP] (default: the model's limit)");
-  CLI::Option* overlap = cmd->add_option("--overlap", args->overlap,
-                                         "Tokens shared by consecutive windows of a long sentence (default: 128, or "
-                                         "half the window's content when that is smaller)");
-  cmd->add_option("--batch", args->batch, "Sequences per encoder call");
-  cmd->add_option("--threads", args->threads, "Worker threads");
-  cmd->callback([args, overlap] {
-    args->overlap_given = overlap->count() > 0;
-    exit_status() = run_eval(*args);
-  });
+  cmd->add_option("--window", args->window, "Positions per window incl. [CLS]/[SEP] (default: the model's limit)")
+      ->check(in_range(3, 1 << 20));
+  cmd->add_option("--overlap", args->overlap,
+                  "Tokens shared by consecutive windows of a long sentence (default: window / 4, the same as tag)")
+      ->check(in_range(0, 1 << 20));
+  cmd->add_option("--batch", args->batch, "Sequences per encoder call")
+      ->check(in_range(1, 4096))
+      ->capture_default_str();
+  cmd->add_option("--threads", args->threads, "Threads in all")->check(in_range(1, 256))->capture_default_str();
+  args->progress.add(cmd);
+  cmd->callback([args] { exit_status() = run_eval(*args); });
 }
 
 } // namespace albertner_cli

@@ -1,19 +1,25 @@
-// albertner info MODEL [--json]
+// albertner info [-m MODEL] [--json]
 #include "cli.hpp"
 
 #include <memory>
+#include <optional>
+
+#include <stdio.h>
 
 namespace albertner_cli {
 
 namespace {
 struct InfoArgs {
-  std::string model;
+  std::string model, positional, output;
   bool json = false;
 };
 
-int run_info(const InfoArgs& a) {
+int run_info(InfoArgs a) {
   using albertner::detail::Json;
-  auto model = albertner::Model::open(a.model);
+  if (!a.positional.empty() && !a.model.empty())
+    return usage("info takes one model (-m/--model FILE, or as its argument)");
+  a.model = a.model.empty() ? (a.positional.empty() ? default_model() : a.positional) : a.model;
+  auto model = open_model(a.model);
   if (!model.ok()) return fail(model.error());
   const albertner::ModelConfig& c = model->config();
   Json info = Json::make_object();
@@ -23,6 +29,8 @@ int run_info(const InfoArgs& a) {
   info.set("format_version", Json::make_number(model->format_version(), true, model->format_version()));
   info.set("config", albertner::model_config_to_json(c));
   info.set("tokenizer", albertner::tokenizer_options_to_json(model->tokenizer_options()));
+  const std::optional<albertner::Aggregation> recommended = model->recommended_aggregation();
+  info.set("aggregation", recommended ? Json::make_string(albertner::aggregation_name(*recommended)) : Json());
   Json tensors = Json::make_array();
   std::int64_t parameters = 0;
   for (const albertner::TensorView& t : model->tensors().tensors()) {
@@ -50,42 +58,55 @@ int run_info(const InfoArgs& a) {
   if (precision == "int8") kernels = albertner::int8_kernel_name(albertner::int8_kernel());
   info.set("kernels", Json::make_string(kernels));
   info.set("tensors", std::move(tensors));
-  if (a.json) {
-    std::printf("%s\n", info.dump().c_str());
-    return 0;
-  }
+  if (a.json) return write_all(a.output, info.dump() + "\n");
+  // The text report, built in memory and written at once (to -o atomically).
+  char* buffer = nullptr;
+  std::size_t length = 0;
+  std::FILE* out = ::open_memstream(&buffer, &length);
+  if (!out) return fail("cannot allocate the report");
   std::string labels;
   for (const std::string& l : c.labels) labels += (labels.empty() ? "" : " ") + l;
   const albertner::TokenizerOptions& t = model->tokenizer_options();
-  std::printf("%s: albertner model, format version %d, %.1f MB, %lld parameters\n", a.model.c_str(),
-              model->format_version(), static_cast<double>(model->tensors().file_size()) / 1e6,
-              static_cast<long long>(parameters));
-  std::printf("encoder    vocab %lld, embedding %lld, hidden %lld, heads %lld, ffn %lld, %s, eps %g\n",
-              static_cast<long long>(c.vocab_size), static_cast<long long>(c.embedding_size),
-              static_cast<long long>(c.hidden_size), static_cast<long long>(c.num_attention_heads),
-              static_cast<long long>(c.intermediate_size), albertner::activation_name(c.hidden_act), c.layer_norm_eps);
-  std::printf("loop       %lld iterations, %lld group(s) x %lld inner layer(s), %lld positions, %lld token types\n",
-              static_cast<long long>(c.num_hidden_layers), static_cast<long long>(c.num_hidden_groups),
-              static_cast<long long>(c.inner_group_num), static_cast<long long>(c.max_position_embeddings),
-              static_cast<long long>(c.type_vocab_size));
-  std::printf("labels     %s\n", labels.c_str());
-  std::printf("runs as    %s on %s kernels (this CPU; ALBERTNER_ISA=portable forces the portable ones)\n",
-              precision.c_str(), kernels);
-  std::printf("tokenizer  %s, lowercase %s, keep_accents %s, max length %lld\n",
-              t.whitespace_split ? "whitespace split + metaspace (hub)" : "metaspace (re-converted)",
-              t.lowercase ? "yes" : "no", t.keep_accents ? "yes" : "no", static_cast<long long>(t.model_max_length));
-  std::printf("tensors\n");
+  std::fprintf(out, "%s: albertner model, format version %d, %.1f MB, %lld parameters\n", a.model.c_str(),
+               model->format_version(), static_cast<double>(model->tensors().file_size()) / 1e6,
+               static_cast<long long>(parameters));
+  std::fprintf(out, "encoder    vocab %lld, embedding %lld, hidden %lld, heads %lld, ffn %lld, %s, eps %g\n",
+               static_cast<long long>(c.vocab_size), static_cast<long long>(c.embedding_size),
+               static_cast<long long>(c.hidden_size), static_cast<long long>(c.num_attention_heads),
+               static_cast<long long>(c.intermediate_size), albertner::activation_name(c.hidden_act), c.layer_norm_eps);
+  std::fprintf(out,
+               "loop       %lld iterations, %lld group(s) x %lld inner layer(s), %lld positions, %lld token types\n",
+               static_cast<long long>(c.num_hidden_layers), static_cast<long long>(c.num_hidden_groups),
+               static_cast<long long>(c.inner_group_num), static_cast<long long>(c.max_position_embeddings),
+               static_cast<long long>(c.type_vocab_size));
+  std::fprintf(out, "labels     %s\n", labels.c_str());
+  std::fprintf(out, "aggregation %s\n",
+               recommended ? (std::string(albertner::aggregation_name(*recommended)) +
+                              " (recommended by the file; tag uses it unless --aggregation)")
+                                 .c_str()
+                           : "none recommended (tag uses simple unless --aggregation)");
+  std::fprintf(out, "runs as    %s on %s kernels (this CPU; ALBERTNER_ISA=portable forces the portable ones)\n",
+               precision.c_str(), kernels);
+  std::fprintf(out, "tokenizer  %s, lowercase %s, keep_accents %s, max length %lld\n",
+               t.whitespace_split ? "whitespace split + metaspace (hub)" : "metaspace (re-converted)",
+               t.lowercase ? "yes" : "no", t.keep_accents ? "yes" : "no", static_cast<long long>(t.model_max_length));
+  std::fprintf(out, "tensors\n");
   for (const albertner::TensorView& tv : model->tensors().tensors())
-    std::printf("  %-70s %-4s %-14s %zu bytes\n", tv.name.c_str(), albertner::dtype_name(tv.type),
-                tv.shape_string().c_str(), tv.nbytes);
-  return 0;
+    std::fprintf(out, "  %-70s %-4s %-14s %zu bytes\n", tv.name.c_str(), albertner::dtype_name(tv.type),
+                 tv.shape_string().c_str(), tv.nbytes);
+  std::fclose(out);
+  const std::string report(buffer, length);
+  std::free(buffer);
+  return write_all(a.output, report);
 }
 } // namespace
 
 void add_info(CLI::App& app) {
   auto args = std::make_shared<InfoArgs>();
   CLI::App* cmd = app.add_subcommand("info", "Show a model file's config, labels, tokenizer options and tensors");
-  cmd->add_option("MODEL", args->model, "Model file")->required();
+  cmd->add_option("MODEL", args->positional, "The model, as -m");
+  add_model_option(cmd, args->model);
+  add_output_option(cmd, args->output);
   cmd->add_flag("--json", args->json, "Print one JSON object");
   cmd->callback([args] { exit_status() = run_info(*args); });
 }

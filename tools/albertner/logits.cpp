@@ -1,4 +1,4 @@
-// albertner logits MODEL [INPUT.json|-] [--hidden]
+// albertner logits [-m MODEL] [-i INPUT.json|-] [-o OUT] [--hidden]   (positional: [MODEL] [INPUT])
 #include "cli.hpp"
 #include "logits_input.hpp"
 
@@ -9,8 +9,9 @@ namespace albertner_cli {
 
 namespace {
 struct LogitsArgs {
-  std::string model, input = "-";
-  bool hidden = false;
+  std::string model, input = "-", output;
+  std::vector<std::string> positionals;
+  bool hidden = false, input_given = false;
 };
 
 using albertner::errc;
@@ -41,43 +42,88 @@ albertner::Status append_tensor(std::string& out, const char* name, const float*
   return albertner::ok_status();
 }
 
-int run_logits(const LogitsArgs& a) {
-  // The model first: a missing model is the error to report, whatever the input holds.
-  auto model = albertner::Model::open(a.model);
-  if (!model.ok()) return fail(model.error());
-  auto encoder = albertner::make_encoder<float>(*model);
-  if (!encoder.ok()) return fail(encoder.error());
-  auto text = read_input(a.input);
-  if (!text.ok()) return fail(text.error());
-  auto root = albertner::detail::parse_json(*text);
-  if (!root.ok()) return fail(root.error().with_context(a.input == "-" ? "stdin" : a.input));
-  auto input = read_logits_input(*root);
-  if (!input.ok()) return fail(input.error());
-  albertner::Encoder<float>::Workspace workspace;
-  auto out = encoder->forward(input->encoder_input(), workspace);
-  if (!out.ok()) return fail(out.error());
-  std::string json = "{\"logits\":";
+// One input document's logits (and hidden states) as one JSON line.
+int logits_line(const albertner::Encoder<float>& encoder, albertner::Encoder<float>::Workspace& workspace,
+                const albertner::detail::Json& root, const std::string& where, bool hidden, std::string& json) {
+  auto input = read_logits_input(root);
+  if (!input.ok()) return fail(input.error().with_context(where));
+  auto out = encoder.forward(input->encoder_input(), workspace);
+  if (!out.ok()) return fail(out.error().with_context(where));
+  json += "{\"logits\":";
   const std::int64_t B = input->batch, T = input->seq_len;
   albertner::Status st = append_tensor(json, "logits", out->logits, B, T, out->num_labels);
   if (!st.ok()) return fail(st.error());
-  if (a.hidden) {
+  if (hidden) {
     json += ",\"last_hidden_state\":";
     st = append_tensor(json, "last_hidden_state", out->last_hidden_state, B, T, out->hidden_size);
     if (!st.ok()) return fail(st.error());
   }
   json += "}\n";
-  std::fwrite(json.data(), 1, json.size(), stdout);
   return 0;
+}
+
+int run_logits(LogitsArgs a) {
+  const std::string model_path = take_model(a.model, a.positionals);
+  if (a.positionals.size() > 1)
+    return usage("logits reads one input (a file or -); got " + std::to_string(a.positionals.size()));
+  if (!a.positionals.empty()) {
+    if (a.input_given) return usage("give the input either as an argument or with -i/--input, not both");
+    a.input = a.positionals.front();
+  }
+  // The model first: a missing model is the error to report, whatever the input holds.
+  auto model = open_model(model_path);
+  if (!model.ok()) return fail(model.error());
+  auto encoder = albertner::make_encoder<float>(*model);
+  if (!encoder.ok()) return fail(encoder.error());
+  auto text = read_input(a.input);
+  if (!text.ok()) return fail(text.error());
+  const std::string name = a.input == "-" ? "stdin" : a.input;
+  albertner::Encoder<float>::Workspace workspace;
+  std::string json;
+  // One JSON document (any layout), else JSON lines (`albertner tokenize`'s output): one result each.
+  auto root = albertner::detail::parse_json(*text);
+  if (root.ok()) {
+    const int s = logits_line(*encoder, workspace, *root, name, a.hidden, json);
+    if (s) return s;
+  } else {
+    std::size_t number = 0, records = 0;
+    for (std::size_t at = 0; at < text->size();) {
+      std::size_t end = text->find('\n', at);
+      if (end == std::string::npos) end = text->size();
+      const std::string line = text->substr(at, end - at);
+      at = end + 1;
+      ++number;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      const std::string where = name + " line " + std::to_string(number);
+      auto j = albertner::detail::parse_json(line);
+      if (!j.ok()) return fail(j.error().with_context(where));
+      const int s = logits_line(*encoder, workspace, *j, where, a.hidden, json);
+      if (s) return s;
+      ++records;
+    }
+    if (records == 0) return fail(root.error().with_context(name));
+  }
+  return write_all(a.output, json);
 }
 } // namespace
 
 void add_logits(CLI::App& app) {
   auto args = std::make_shared<LogitsArgs>();
   CLI::App* cmd = app.add_subcommand("logits", "Run the encoder on token ids and print logits as JSON");
-  cmd->add_option("MODEL", args->model, "Model file")->required();
-  cmd->add_option("INPUT", args->input, "JSON file with input_ids [, attention_mask, token_type_ids], or - for stdin");
+  cmd->add_option("[MODEL] INPUT", args->positionals,
+                  "Without -m, a first argument ending in .safetensors or naming a file is the model; then the input");
+  add_model_option(cmd, args->model);
+  CLI::Option* input =
+      cmd->add_option("-i,--input", args->input,
+                      "JSON with input_ids ([[...]] or one sequence [...]) [, attention_mask, token_type_ids]; or "
+                      "JSON lines of them, e.g. `albertner tokenize` output (- : stdin)")
+          ->capture_default_str();
+  add_output_option(cmd, args->output);
   cmd->add_flag("--hidden", args->hidden, "Also print last_hidden_state");
-  cmd->callback([args] { exit_status() = run_logits(*args); });
+  cmd->callback([args, input] {
+    args->input_given = input->count() > 0;
+    exit_status() = run_logits(*args);
+  });
 }
 
 } // namespace albertner_cli

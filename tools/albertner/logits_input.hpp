@@ -31,7 +31,7 @@ struct LogitsInput {
   }
 };
 
-/// A [B][T] array of integers under `key`, all rows the same length.
+/// A [B][T] array of integers under `key`, all rows the same length; a [T] array is one row.
 inline albertner::Status read_matrix(const albertner::detail::Json& root, const char* key,
                                      std::vector<std::int64_t>& out, std::int64_t& rows, std::int64_t& cols) {
   using albertner::errc;
@@ -39,10 +39,12 @@ inline albertner::Status read_matrix(const albertner::detail::Json& root, const 
   const albertner::detail::Json* m = root.find(key);
   if (!m || !m->is_array() || m->size() == 0)
     return Error(errc::invalid_input, std::string("'") + key + "' must be a non-empty array of rows");
-  rows = static_cast<std::int64_t>(m->size());
+  // One sequence ([...] of integers) is a batch of one.
+  const bool single = !m->items().front().is_array();
+  rows = single ? 1 : static_cast<std::int64_t>(m->size());
   cols = -1;
-  for (std::size_t b = 0; b < m->items().size(); ++b) {
-    const albertner::detail::Json& row = m->items()[b];
+  for (std::size_t b = 0; b < static_cast<std::size_t>(rows); ++b) {
+    const albertner::detail::Json& row = single ? *m : m->items()[b];
     if (!row.is_array())
       return Error(errc::invalid_input, std::string("'") + key + "' row " + std::to_string(b) + " is not an array");
     if (cols >= 0 && static_cast<std::int64_t>(row.size()) != cols)

@@ -1,4 +1,5 @@
-// albertner tokenize MODEL [TEXT...]   (no TEXT: JSON lines {"text": ...} or {"words": [...]} on stdin)
+// albertner tokenize [-m MODEL] [-i INPUT] [-o OUTPUT] [--input-format text|jsonl] [TEXT...]
+// One JSON line per text: input_ids, tokens, offsets, byte_offsets (word_ids for word lists); `logits` reads it.
 #include "cli.hpp"
 
 #include <memory>
@@ -7,8 +8,11 @@ namespace albertner_cli {
 
 namespace {
 struct TokenizeArgs {
-  std::string model;
+  std::string model, input = "-", output, input_format = "text";
+  std::string first;
   std::vector<std::string> texts;
+  ProgressFlags progress;
+  bool input_given = false;
 };
 
 using albertner::detail::Json;
@@ -39,46 +43,90 @@ std::string encoding_json(const albertner::Encoding& e) {
   return out + "}\n";
 }
 
-int run_tokenize(const TokenizeArgs& a) {
-  auto model = albertner::Model::open(a.model);
+// One record: {"text": ...} or {"words": [...]} from a JSON line, or the text itself.
+albertner::Result<albertner::Encoding> encode_record(const albertner::Tokenizer& tokenizer, const std::string& line,
+                                                     bool jsonl, const std::string& where) {
+  if (!jsonl) {
+    auto e = tokenizer.encode(line);
+    if (!e.ok()) return albertner::Error(e.error().code(), where + ": " + e.error().message());
+    return e;
+  }
+  ALBERTNER_TRY(Json j, parse_json_line(line, where));
+  const Json* text = j.find("text");
+  const Json* words = j.find("words");
+  albertner::Result<albertner::Encoding> e = albertner::Error(albertner::errc::invalid_input, "");
+  if (text && text->is_string()) {
+    e = tokenizer.encode(text->as_string());
+  } else if (words && words->is_array()) {
+    std::vector<std::string> list;
+    for (const Json& w : words->items()) {
+      if (!w.is_string())
+        return albertner::Error(albertner::errc::invalid_input, where + ": \"words\" must hold strings");
+      list.push_back(w.as_string());
+    }
+    e = tokenizer.encode_words(list);
+  } else {
+    return albertner::Error(albertner::errc::invalid_input,
+                            where + ": expected {\"text\": string} or {\"words\": [strings]}");
+  }
+  if (!e.ok()) return albertner::Error(e.error().code(), where + ": " + e.error().message());
+  return e;
+}
+
+int run_tokenize(TokenizeArgs a) {
+  const std::string model_path = take_model(a.model, a.texts);
+  if (a.input_given && !a.texts.empty()) return usage("give texts either as arguments or with -i/--input, not both");
+  auto model = open_model(model_path);
   if (!model.ok()) return fail(model.error());
   auto tokenizer = albertner::make_tokenizer(*model);
   if (!tokenizer.ok()) return fail(tokenizer.error());
-  // Everything is encoded before anything is printed: a bad line leaves stdout empty.
-  std::string out;
+  auto out = Output::open(a.output);
+  if (!out.ok()) return fail(out.error());
+  // Each record is written as soon as it is encoded; a bad one stops the run after the ones before it.
   if (!a.texts.empty()) {
-    for (const std::string& text : a.texts) {
-      auto e = tokenizer->encode(text);
+    for (std::size_t i = 0; i < a.texts.size(); ++i) {
+      auto e = encode_record(*tokenizer, a.texts[i], false, "argument " + std::to_string(i + 1));
       if (!e.ok()) return fail(e.error());
-      out += encoding_json(*e);
+      albertner::Status st = (*out)->write(encoding_json(*e));
+      if (!st.ok()) return fail(st.error());
     }
   } else {
-    std::size_t number = 0;
-    for (const std::string& line : stdin_lines()) {
-      ++number;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      auto j = parse_json_line(line, number);
-      if (!j.ok()) return fail(j.error());
-      const Json* text = j->find("text");
-      const Json* words = j->find("words");
-      albertner::Result<albertner::Encoding> e = albertner::Error(albertner::errc::invalid_input, "");
-      if (text && text->is_string()) {
-        e = tokenizer->encode(text->as_string());
-      } else if (words && words->is_array()) {
-        std::vector<std::string> list;
-        for (const Json& w : words->items()) {
-          if (!w.is_string()) return fail("stdin line " + std::to_string(number) + ": \"words\" must hold strings");
-          list.push_back(w.as_string());
-        }
-        e = tokenizer->encode_words(list);
-      } else {
-        return fail("stdin line " + std::to_string(number) + ": expected {\"text\": string} or {\"words\": [strings]}");
+    auto reader = LineReader::open(a.input);
+    if (!reader.ok()) return fail(reader.error());
+    LineReader& in = **reader;
+    ProgressLine progress(a.progress.enabled(), "tokenize", "lines");
+    std::string line, pending;
+    std::size_t done = 0;
+    for (;;) {
+      auto got = in.next(line, pending.empty());
+      if (!got.ok()) return fail(got.error());
+      if (*got != LineReader::Got::line) {
+        albertner::Status st = (*out)->write(pending);
+        if (!st.ok()) return fail(st.error());
+        pending.clear();
+        progress.update(done, in.size() ? static_cast<double>(in.bytes_read()) / static_cast<double>(in.size()) : -1);
+        if (*got == LineReader::Got::end) break;
+        continue;
       }
-      if (!e.ok()) return fail(e.error().with_context("stdin line " + std::to_string(number)));
-      out += encoding_json(*e);
+      if (a.input_format == "jsonl" && line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      auto e = encode_record(*tokenizer, line, a.input_format == "jsonl",
+                             in.name() + " line " + std::to_string(in.line_number()));
+      if (!e.ok()) {
+        albertner::Status st = (*out)->write(pending);
+        return st.ok() ? fail(e.error()) : fail(st.error());
+      }
+      pending += encoding_json(*e);
+      ++done;
+      if (pending.size() > (1u << 16)) {
+        albertner::Status st = (*out)->write(pending);
+        if (!st.ok()) return fail(st.error());
+        pending.clear();
+      }
     }
+    progress.finish(done);
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
+  albertner::Status st = (*out)->commit();
+  if (!st.ok()) return fail(st.error());
   return 0;
 }
 } // namespace
@@ -86,9 +134,25 @@ int run_tokenize(const TokenizeArgs& a) {
 void add_tokenize(CLI::App& app) {
   auto args = std::make_shared<TokenizeArgs>();
   CLI::App* cmd = app.add_subcommand("tokenize", "Tokenize text exactly as Hugging Face's fast ALBERT tokenizer");
-  cmd->add_option("MODEL", args->model, "Model file")->required();
-  cmd->add_option("TEXT", args->texts, "Texts (default: JSON lines on stdin)");
-  cmd->callback([args] { exit_status() = run_tokenize(*args); });
+  // Two positionals, so that texts may follow "--" after a model given as the first argument.
+  CLI::Option* first = cmd->add_option("FIRST", args->first, "The model (a file, see TEXT) or the first text");
+  cmd->add_option("TEXT", args->texts,
+                  "Texts (default: the lines of -i/--input); without -m, a first argument ending in .safetensors or "
+                  "naming a file is the model");
+  add_model_option(cmd, args->model);
+  CLI::Option* input =
+      cmd->add_option("-i,--input", args->input, "Input file, one record per line (- : stdin)")->capture_default_str();
+  add_output_option(cmd, args->output);
+  cmd->add_option("--input-format", args->input_format,
+                  "text: one text per line (as tag); jsonl: {\"text\": string} or {\"words\": [strings]} per line")
+      ->check(CLI::IsMember({"text", "jsonl"}))
+      ->capture_default_str();
+  args->progress.add(cmd);
+  cmd->callback([args, first, input] {
+    if (first->count() > 0) args->texts.insert(args->texts.begin(), args->first);
+    args->input_given = input->count() > 0;
+    exit_status() = run_tokenize(*args);
+  });
 }
 
 } // namespace albertner_cli

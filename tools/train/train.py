@@ -289,7 +289,7 @@ def tokenize_with_cli(cli, model_file, sents, path):
         for words, _ in sents:
             f.write(json.dumps({"words": words}, ensure_ascii=False) + "\n")
     with open(path, encoding="utf-8") as fin:
-        out = subprocess.run([cli, "tokenize", model_file], stdin=fin, check=True, capture_output=True,
+        out = subprocess.run([cli, "tokenize", "-m", model_file, "--input-format", "jsonl"], stdin=fin, check=True, capture_output=True,
                              text=True).stdout
     encs = [json.loads(line) for line in out.splitlines() if line.strip()]
     assert len(encs) == len(sents), (len(encs), len(sents))
@@ -514,7 +514,7 @@ def main():
             write_hf(hf_dir, a, cfg, model, spiece)
             os.makedirs(os.path.dirname(a.model_out) or ".", exist_ok=True)
             tmp = a.model_out + ".tmp.safetensors"
-            run([a.cli, "convert", hf_dir, "-o", tmp], stdout=subprocess.DEVNULL)
+            run([a.cli, "convert", hf_dir, "-o", tmp, "--aggregation", "first"], stdout=subprocess.DEVNULL)
             os.replace(tmp, a.model_out)
             log["stages"]["export_s"] = round(time.time() - t0, 1)
             log["model_bytes"] = os.path.getsize(a.model_out)
