@@ -45,7 +45,7 @@ struct ConvertOptions {
   /// The aggregation recorded as the model's recommendation (metadata `albertner.aggregation`),
   /// used by a Tagger whose options choose none. Empty: none recorded (re-writing a model file
   /// keeps the input's).
-  std::optional<Aggregation> aggregation;
+  std::optional<Aggregation> aggregation = std::nullopt;
 };
 
 /// What a conversion read and wrote, for the converter's summary.
@@ -53,7 +53,7 @@ struct ConvertReport {
   ModelConfig config;
   TokenizerOptions tokenizer;
   /// The recommended aggregation written into the file, if any.
-  std::optional<Aggregation> aggregation;
+  std::optional<Aggregation> aggregation = std::nullopt;
   std::string weights_path;
   std::size_t tensors_written = 0;
   std::size_t parameters = 0;

@@ -34,7 +34,7 @@ struct TaggerOptions {
   /// How tokens become entities (see Aggregation); unset: the one the model file recommends
   /// (`albertner convert --aggregation`), else `simple`, as Hugging Face's pipeline. A call may
   /// choose another (CallOptions).
-  std::optional<Aggregation> aggregation;
+  std::optional<Aggregation> aggregation = std::nullopt;
   /// Entities with these labels (or group labels) are dropped.
   std::vector<std::string> ignore_labels = {"O"};
   /// Model positions per window including [CLS]/[SEP]; 0 = the model's limit
@@ -55,8 +55,8 @@ struct TaggerOptions {
 
 /// What one call may choose differently from the Tagger's options; unset fields keep them.
 struct CallOptions {
-  std::optional<Aggregation> aggregation;
-  std::optional<std::vector<std::string>> ignore_labels;
+  std::optional<Aggregation> aggregation = std::nullopt;
+  std::optional<std::vector<std::string>> ignore_labels = std::nullopt;
 };
 
 /// Text → entities with one model. T is the encoder's arithmetic type (float, the only one); the
