@@ -231,12 +231,14 @@ TEST_CASE("C API: invalid UTF-8 is invalid_input at its byte; text with NUL byte
   const char truncated[] = "caf\xc3"; // a 2-byte sequence cut after its first byte
   CHECK(albertner_tag(tagger, truncated, 4, out, 8, &count) == ALBERTNER_ERR_INVALID_INPUT);
 
-  // The length, not a terminator, ends the text: "John lives in Paris." past an embedded NUL.
+  // The length, not a terminator, ends the text: "John lives in Paris." past an embedded NUL. (The
+  // bundled model's recommended aggregation, first, makes the word "Paris." one entity.)
   const char with_nul[] = "x\0John lives in Paris.";
   REQUIRE(albertner_tag(tagger, with_nul, sizeof with_nul - 1, out, 8, &count) == ALBERTNER_OK);
   bool paris = false;
   for (size_t i = 0; i < count; ++i)
-    paris = paris || std::string(with_nul + out[i].byte_start, out[i].byte_end - out[i].byte_start) == "Paris";
+    paris =
+        paris || std::string(with_nul + out[i].byte_start, out[i].byte_end - out[i].byte_start).rfind("Paris", 0) == 0;
   CHECK(paris);
   albertner_close(tagger);
 }

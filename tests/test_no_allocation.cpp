@@ -104,8 +104,9 @@ TEST_CASE(
   std::remove(int8.c_str());
 }
 
-TEST_CASE("Tagger::tag_batch after reserve grows no scratch: its first call allocates what every later call "
-          "does, with 2 threads; without reserve the first call grows it") {
+TEST_CASE(
+    "Tagger::tag_batch after reserve grows no scratch: its first call allocates what every later call "
+    "does, with 2 threads; without reserve the first call makes and grows workspaces") {
   const std::string model = std::string(ALBERTNER_SOURCE_DIR) + "/models/albertner-conll03-small.safetensors";
   // 12 texts of 3 to about 100 tokens: 3 groups of 4, shared between the 2 threads.
   std::vector<std::string> texts;
@@ -133,8 +134,7 @@ TEST_CASE("Tagger::tag_batch after reserve grows no scratch: its first call allo
 
   auto cold = albertner::Tagger<float>::open(model, options);
   REQUIRE(cold.ok());
-  const long cold_first = allocations_of_call(*cold);
-  const long cold_second = allocations_of_call(*cold);
-  CHECK(cold_second == second);
-  CHECK(cold_first > cold_second); // the workspaces were made and grown in the first call
+  // At least one workspace is made and grown in the first call. (How many depends on whether the
+  // helper thread wakes in time to claim a group, so later calls of this Tagger may make a second.)
+  CHECK(allocations_of_call(*cold) > first);
 }
