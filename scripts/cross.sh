@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Cross build for 64-bit ARM and its tests under user-mode emulation (qemu-aarch64).
+#
+#   scripts/cross.sh aarch64 [build]      install what is missing, then build the CLI, the example and
+#                                         the parity tests into build-aarch64/
+#   scripts/cross.sh aarch64 run -- ARGS  run the cross-built CLI under qemu-aarch64 with ARGS; stdin and
+#                                         stdout pass through, its exit code is returned
+#   scripts/cross.sh aarch64 test         build, then run the parity tests under qemu-aarch64, each with
+#                                         the default kernels and with ALBERTNER_ISA=portable, timed;
+#                                         ends with "N passed, M failed", non-zero on any failure
+#
+# Host packages (amd64): g++-aarch64-linux-gnu, qemu-user (through scripts/setup-deps.sh, root or sudo).
+# The dependencies' arm64 packages (sentencepiece, utf8proc; Eigen, doctest and CLI11 are
+# architecture-independent) are fetched with `apt-get download` against a private copy of the arm64
+# package lists (build-aarch64/apt) and unpacked with `dpkg-deb -x` into build-aarch64/sysroot: dpkg's
+# foreign architectures and the host's amd64 packages are never touched (libsentencepiece-dev is not
+# Multi-Arch: same, so its arm64 package cannot sit beside the amd64 one). The CMake toolchain file is
+# cmake/aarch64-linux-gnu.cmake.
+#
+# SHARED: the shared fixtures (default ../shared beside the repository). Without them the parity tests
+# skip their fixture cases with one line each, or fail where ALBERTNER_REQUIRE_SHARED is set.
+# BUILD_DIR: the build folder (default build-aarch64). JOBS: parallel compile jobs (default nproc).
+# AARCH64_TESTS: "quick" (default: what fits in about 8 minutes on 2 cores) or "all" (adds the golden
+# base model and the other test programs: far longer under emulation).
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+usage() {
+  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+[ $# -ge 1 ] || usage
+arch=$1
+shift
+if [ "$arch" != aarch64 ]; then
+  echo "cross.sh: unknown architecture '$arch' (known: aarch64)" >&2
+  exit 2
+fi
+cmd=${1:-build}
+[ $# -gt 0 ] && shift
+
+build=${BUILD_DIR:-$repo/build-aarch64}
+mkdir -p "$build"
+build=$(cd "$build" && pwd)
+sysroot=$build/sysroot
+shared=${SHARED:-$repo/../shared}
+jobs=${JOBS:-$(nproc)}
+triple=aarch64-linux-gnu
+qemu=(qemu-aarch64 -L /usr/$triple -E "LD_LIBRARY_PATH=$sysroot/usr/lib/$triple")
+
+# --- install --------------------------------------------------------------------------------------
+arm64_packages=(libsentencepiece-dev libsentencepiece0 libutf8proc-dev libutf8proc2
+                libeigen3-dev doctest-dev libcli11-dev)
+
+install_host_tools() {
+  if command -v $triple-g++ >/dev/null && command -v qemu-aarch64 >/dev/null; then return 0; fi
+  bash "$repo/scripts/setup-deps.sh" g++-$triple qemu-user
+}
+
+install_sysroot() {
+  local stamp=$sysroot/.packages
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "${arm64_packages[*]}" ]; then return 0; fi
+  echo "cross.sh: fetching arm64 packages: ${arm64_packages[*]}"
+  local apt=$build/apt
+  rm -rf "$apt" "$sysroot"
+  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/debs" "$sysroot"
+  : >"$apt/status"
+  # The host's sources, arm64 only, with lists, cache and (empty) package status of our own: the host's
+  # apt state is not read or written, and no lock of the host's is taken.
+  local opts=(-o APT::Architecture=arm64 -o APT::Architectures::=arm64
+              -o Dir::State::Lists="$apt/lists" -o Dir::State::status="$apt/status"
+              -o Dir::Cache="$apt/cache" -o Debug::NoLocking=1 -o APT::Sandbox::User=root)
+  apt-get "${opts[@]}" -qq update
+  (cd "$apt/debs" && apt-get "${opts[@]}" -qq download "${arm64_packages[@]}")
+  for deb in "$apt/debs"/*.deb; do dpkg-deb -x "$deb" "$sysroot"; done
+  printf '%s' "${arm64_packages[*]}" >"$stamp"
+}
+
+# --- build ----------------------------------------------------------------------------------------
+quick_tests=(test_tokenizer test_pipeline test_bundled_model test_encoder)
+build_targets() {
+  install_host_tools
+  install_sysroot
+  local targets=(albertner_cli albertner_example_tag "${quick_tests[@]}")
+  if [ "${AARCH64_TESTS:-quick}" = all ]; then
+    targets=(all)
+  fi
+  # -O2 as in scripts/test.sh. The tests find the shared fixtures through the same path as on the host:
+  # qemu-user runs the programs on the host's file system.
+  cmake -S "$repo" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$repo/cmake/aarch64-linux-gnu.cmake" \
+    -DALBERTNER_AARCH64_SYSROOT="$sysroot" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DALBERTNER_WERROR=ON -DALBERTNER_BUILD_TESTS=ON \
+    -DALBERTNER_BUILD_TOOLS=ON -DALBERTNER_INSTALL=OFF -DALBERTNER_SHARED_DIR="$shared" >/dev/null
+  local t args=()
+  for t in "${targets[@]}"; do args+=(--target "$t"); done
+  cmake --build "$build" -j "$jobs" "${args[@]}"
+  file "$build/albertner" | sed "s|$build/||"
+}
+
+# --- run ------------------------------------------------------------------------------------------
+run_cli() {
+  [ "${1:-}" = -- ] && shift
+  if [ ! -x "$build/albertner" ]; then
+    echo "cross.sh: $build/albertner not built; run: scripts/cross.sh aarch64" >&2
+    exit 1
+  fi
+  exec "${qemu[@]}" "$build/albertner" "$@"
+}
+
+# --- test -----------------------------------------------------------------------------------------
+# Each entry: PROGRAM|TEST CASES TO EXCLUDE (doctest wildcards, ALBERTNER_TEST_EXCLUDE).
+# The golden base model (12 layers at hidden size 768) takes minutes per case under emulation: it runs
+# with AARCH64_TESTS=all only.
+parity_tests() {
+  if [ "${AARCH64_TESTS:-quick}" = all ]; then
+    printf '%s\n' "test_tokenizer|" "test_pipeline|" "test_bundled_model|" "test_encoder|"
+  else
+    printf '%s\n' "test_tokenizer|" "test_pipeline|" "test_bundled_model|" "test_encoder|*golden base*"
+  fi
+}
+
+run_tests() {
+  build_targets
+  local passed=0 failed=0 report=() entry program exclude isa start rc seconds
+  local timeout=${AARCH64_TEST_TIMEOUT:-900}
+  while IFS= read -r entry; do
+    program=${entry%%|*}
+    exclude=${entry#*|}
+    for isa in default portable; do
+      printf '\n--- %s under qemu-aarch64, ALBERTNER_ISA=%s%s\n' "$program" "$isa" \
+        "${exclude:+ (excluded: $exclude)}"
+      start=$(date +%s)
+      set +e
+      (cd "$build/tests" && env ${exclude:+ALBERTNER_TEST_EXCLUDE="$exclude"} \
+        $([ "$isa" = portable ] && echo ALBERTNER_ISA=portable) \
+        timeout "$timeout" "${qemu[@]}" "$build/tests/$program")
+      rc=$?
+      set -e
+      seconds=$(($(date +%s) - start))
+      if [ $rc -eq 0 ]; then
+        passed=$((passed + 1))
+        report+=("PASS  $program ($isa)  $seconds s")
+      else
+        failed=$((failed + 1))
+        report+=("FAIL  $program ($isa)  $seconds s, exit $rc$([ $rc -eq 124 ] && echo ": timed out after $timeout s")")
+      fi
+    done
+  done < <(parity_tests)
+  printf '\n==== aarch64 parity tests under qemu-aarch64\n'
+  printf '%s\n' "${report[@]}"
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}
+
+case $cmd in
+  build) build_targets ;;
+  run) run_cli "$@" ;;
+  test) run_tests ;;
+  *) usage ;;
+esac
