@@ -8,6 +8,9 @@
 #   scripts/cross.sh aarch64 test         build, then run the parity tests under qemu-aarch64, each with
 #                                         the default kernels and with ALBERTNER_ISA=portable, timed;
 #                                         ends with "N passed, M failed", non-zero on any failure
+#   scripts/cross.sh aarch64 size         examples/tag.cpp built at -Os -fno-exceptions -fno-rtti and
+#                                         stripped, for aarch64 and for the host: bytes of each, and the
+#                                         aarch64 one run under qemu on the bundled model
 #
 # Host packages (amd64): g++-aarch64-linux-gnu, qemu-user (through scripts/setup-deps.sh, root or sudo).
 # The dependencies' arm64 packages (sentencepiece, utf8proc; Eigen, doctest and CLI11 are
@@ -26,7 +29,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 usage() {
-  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 [ $# -ge 1 ] || usage
@@ -152,9 +155,36 @@ run_tests() {
   [ "$failed" -eq 0 ]
 }
 
+# --- size -----------------------------------------------------------------------------------------
+# A minimal tagging program: examples/tag.cpp alone, -Os, no exceptions, no RTTI, stripped; linked
+# dynamically against libstdc++, sentencepiece and utf8proc like any Debian program (their sizes are
+# printed too). The same for the host compiler, for comparison.
+size_tag() {
+  install_host_tools
+  install_sysroot
+  local out=$build/size flags=(-std=c++17 -Os -DNDEBUG -fno-exceptions -fno-rtti -Wall -Wextra -Wpedantic -Werror)
+  mkdir -p "$out"
+  $triple-g++ "${flags[@]}" -I"$repo/include" -I"$sysroot/usr/include/eigen3" -I"$sysroot/usr/include" \
+    "$repo/examples/tag.cpp" -o "$out/tag-aarch64" -L"$sysroot/usr/lib/$triple" -lsentencepiece -lutf8proc -pthread
+  $triple-strip "$out/tag-aarch64"
+  g++ "${flags[@]}" -I"$repo/include" $(pkg-config --cflags eigen3 sentencepiece libutf8proc) \
+    "$repo/examples/tag.cpp" -o "$out/tag-x86_64" $(pkg-config --libs sentencepiece libutf8proc) -pthread
+  strip "$out/tag-x86_64"
+  echo "stripped -Os examples/tag.cpp: aarch64 $(stat -c %s "$out/tag-aarch64") bytes, host ($(uname -m)) $(stat -c %s "$out/tag-x86_64") bytes"
+  echo "shared libraries it needs (aarch64, not stripped further):"
+  local lib
+  for lib in libsentencepiece.so.0 libutf8proc.so.2; do
+    echo "  $lib $(stat -L -c %s "$sysroot/usr/lib/$triple/$lib") bytes"
+  done
+  echo "  libstdc++.so.6 $(stat -L -c %s /usr/$triple/lib/libstdc++.so.6) bytes"
+  "${qemu[@]}" "$out/tag-aarch64" "$repo/models/albertner-conll03-small.safetensors" \
+    "EU rejects German call to boycott British lamb ."
+}
+
 case $cmd in
   build) build_targets ;;
   run) run_cli "$@" ;;
   test) run_tests ;;
+  size) size_tag ;;
   *) usage ;;
 esac
