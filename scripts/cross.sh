@@ -124,7 +124,7 @@ parity_tests() {
 
 run_tests() {
   build_targets
-  local passed=0 failed=0 report=() entry program exclude isa start rc seconds
+  local passed=0 failed=0 report=() entry program exclude isa times rc seconds
   local timeout=${AARCH64_TEST_TIMEOUT:-900}
   while IFS= read -r entry; do
     program=${entry%%|*}
@@ -132,23 +132,24 @@ run_tests() {
     for isa in default portable; do
       printf '\n--- %s under qemu-aarch64, ALBERTNER_ISA=%s%s\n' "$program" "$isa" \
         "${exclude:+ (excluded: $exclude)}"
-      start=$(date +%s)
+      # Wall and CPU seconds (user + system of qemu and the program's threads): on a busy machine
+      # the CPU time says more.
       set +e
-      (cd "$build/tests" && env ${exclude:+ALBERTNER_TEST_EXCLUDE="$exclude"} \
+      times=$( { TIMEFORMAT='%R %U %S'; time (cd "$build/tests" && env ${exclude:+ALBERTNER_TEST_EXCLUDE="$exclude"} \
         $([ "$isa" = portable ] && echo ALBERTNER_ISA=portable) \
-        timeout "$timeout" "${qemu[@]}" "$build/tests/$program")
+        timeout "$timeout" "${qemu[@]}" "$build/tests/$program" >&3 2>&3); } 2>&1)
       rc=$?
       set -e
-      seconds=$(($(date +%s) - start))
+      seconds=$(awk '{printf "%.0f s wall, %.0f s CPU", $1, $2 + $3}' <<<"$times")
       if [ $rc -eq 0 ]; then
         passed=$((passed + 1))
-        report+=("PASS  $program ($isa)  $seconds s")
+        report+=("PASS  $program ($isa)  $seconds")
       else
         failed=$((failed + 1))
-        report+=("FAIL  $program ($isa)  $seconds s, exit $rc$([ $rc -eq 124 ] && echo ": timed out after $timeout s")")
+        report+=("FAIL  $program ($isa)  $seconds, exit $rc$([ $rc -eq 124 ] && echo ": timed out after $timeout s")")
       fi
     done
-  done < <(parity_tests)
+  done 3>&1 < <(parity_tests)
   printf '\n==== aarch64 parity tests under qemu-aarch64\n'
   printf '%s\n' "${report[@]}"
   echo "$passed passed, $failed failed"
