@@ -100,7 +100,7 @@ build_targets() {
   local t args=()
   for t in "${targets[@]}"; do args+=(--target "$t"); done
   cmake --build "$build" -j "$jobs" "${args[@]}"
-  file "$build/albertner" | sed "s|$build/||"
+  if command -v file >/dev/null; then file "$build/albertner" | sed "s|$build/||"; fi
 }
 
 # --- run ------------------------------------------------------------------------------------------
