@@ -24,12 +24,13 @@
 # SHARED: the shared fixtures (default ../shared beside the repository). Without them the parity tests
 # skip their fixture cases with one line each, or fail where ALBERTNER_REQUIRE_SHARED is set.
 # BUILD_DIR: the build folder (default build-aarch64). JOBS: parallel compile jobs (default nproc).
-# AARCH64_TESTS: which tests `test` runs. "parity" (default; also scripts/test.sh's stage, which must fit
-# in about 8 minutes on 2 cores: 1 to 2.5 minutes measured, build included): test_tokenizer (Hugging Face's tokens and offsets), test_span_decoder (the golden
-# pipeline's entities, all five strategies, from its stored logits), test_bundled_model (text to
-# entities end to end, 1 and 2 threads) and test_encoder without its golden base-model case (golden
-# tiny, every stage, and the synthetic checks); "all" adds that case and test_pipeline (the golden
-# pipeline end to end on golden/base): far too slow under emulation for CI (over 15 minutes each).
+# AARCH64_TESTS: which tests `test` runs. "parity" (default; also scripts/test.sh's stage, which must
+# fit in about 8 minutes on 2 cores: the tests took 1 to 2.5 minutes, a fresh cross build about 6 more):
+# test_tokenizer (Hugging Face's tokens and offsets), test_span_decoder (the golden pipeline's entities,
+# all five strategies, from its stored logits), test_bundled_model (text to entities end to end, 1 and
+# 2 threads) and test_encoder without its golden base-model case (golden tiny, every stage, and the
+# synthetic checks); "all" adds that case and test_pipeline (the golden pipeline end to end on
+# golden/base): far too slow under emulation for CI (over 15 minutes each).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
