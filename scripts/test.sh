@@ -2,8 +2,10 @@
 # Every test: dependencies, a -Werror Release build of tests and tools into build-test/, CTest, the
 # Python package (pip install ./python in a venv + pytest python/tests), the html
 # output of `albertner tag` rendered in headless Chromium (tests/html/check.sh), the
-# packaging checks (install + find_package, pkg-config, add_subdirectory, the C API with gcc -std=c99), the embedded build
-# (-fno-exceptions -fno-rtti, g++ and clang++, tagging from memory; ALBERTNER_NO_THREADS with the C API), the whole suite again under
+# packaging checks (install + find_package, pkg-config, add_subdirectory, the C API with gcc -std=c99,
+# the declarations-only mode), the embedded build (-fno-exceptions -fno-rtti, g++ and clang++, tagging
+# from memory; ALBERTNER_NO_THREADS with the C API), the aarch64 cross build and its parity tests under
+# qemu-aarch64 (build-aarch64/, scripts/cross.sh), the whole suite again under
 # AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/) and 30 s of each libFuzzer target
 # (build-fuzz/), and the shared-Tagger test under ThreadSanitizer (build-tsan/). Ends with
 # "N passed, M failed"; exits non-zero on any failure.
@@ -11,7 +13,8 @@
 # Without them the checks that need them are skipped, each with one line saying why, unless
 # ALBERTNER_REQUIRE_SHARED is set (.ci/run sets it): then a missing fixture is a failure.
 # FUZZ_SECONDS: seconds per fuzz target (default 30; 0 skips the stage). ASAN=0 skips the sanitizer stage,
-# TSAN=0 the ThreadSanitizer one, PYTHON=0 the Python stage.
+# TSAN=0 the ThreadSanitizer one, PYTHON=0 the Python stage, AARCH64=0 the aarch64 one (AARCH64_TESTS,
+# see scripts/cross.sh, widens it).
 set -uo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -146,6 +149,22 @@ embedded_rc=${PIPESTATUS[0]}
 note=""
 if grep -q 'clang++ skipped' "$build/embedded.log"; then note="clang++ not installed: g++ only"; fi
 record "embedded (tests/embedded/run.sh)" "$embedded_rc" "$note"
+
+banner "aarch64: cross build (build-aarch64) and the parity tests under qemu-aarch64"
+if [ "${AARCH64:-1}" = 0 ]; then
+  echo "skipped (AARCH64=0)"
+else
+  # scripts/cross.sh installs the cross compiler and qemu-user, unpacks the arm64 packages of the
+  # dependencies into build-aarch64/sysroot and runs the parity tests that fit in about 8 minutes on
+  # 2 cores (AARCH64_TESTS=all adds the ALBERT-base ones, far longer), each with the default kernels
+  # and with ALBERTNER_ISA=portable (README.md, "ARM (aarch64)").
+  start=$(date +%s)
+  SHARED="$SHARED" JOBS="$jobs" bash scripts/cross.sh aarch64 test 2>&1 | tee "$build/aarch64.log"
+  aarch64_rc=${PIPESTATUS[0]}
+  summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$build/aarch64.log" | tail -n 1)
+  record "aarch64 parity tests under qemu (scripts/cross.sh aarch64 test)" "$aarch64_rc" \
+    "${summary:-no summary line}; $(($(date +%s) - start)) s with the build"
+fi
 
 banner "sanitizers: ASan + UBSan, whole suite (build-asan, Debug -O0)"
 if [ "${ASAN:-1}" = 0 ]; then
