@@ -41,16 +41,18 @@ CPP
 cp "$tmp/tag.cpp" "$tmp/decl.cpp"
 
 eigen_inc=$(pkg-config --cflags eigen3 2>/dev/null || echo -I/usr/include/eigen3)
-measure() { # FILE EXTRA_FLAGS... -> "seconds megabytes" (medians)
+measure() { # FILE EXTRA_FLAGS... -> "seconds megabytes cpu_seconds" (the median of each)
   local file=$1
   shift
+  : >"$tmp/runs"
   for ((r = 0; r < runs; r++)); do
     # shellcheck disable=SC2086
     /usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "$cxx" -std=c++17 -O2 -I"$repo/include" $eigen_inc "$@" \
       -c "$tmp/$file" -o "$tmp/out.o"
-    cat "$tmp/time"
-  done | sort -n | awk -v n="$runs" '{ s[NR] = $1; m[NR] = $2; c[NR] = $3 + $4 } END {
-    asort(m); asort(c); i = int((n + 1) / 2); printf "%.2f %.0f %.2f\n", s[i], m[i] / 1024, c[i] }'
+    cat "$tmp/time" >>"$tmp/runs"
+  done
+  median() { awk "{ print $1 }" "$tmp/runs" | sort -g | sed -n "$(((runs + 1) / 2))p"; }
+  echo "$(median '$1') $(median '$2 / 1024') $(median '$3 + $4')"
 }
 read -r e_s e_mb e_cpu < <(measure eigen.cpp)
 read -r t_s t_mb t_cpu < <(measure tag.cpp)
@@ -60,7 +62,7 @@ echo "compile cost, $cxx -O2 -c, median of $runs; $(grep -m1 'model name' /proc/
 printf '%-10s %8s %8s %8s %10s %10s %10s\n' file wall_s cpu_s MB 'wall/eigen' 'cpu/eigen' 'mem/eigen'
 row() {
   awk -v f="$1" -v s="$2" -v c="$3" -v m="$4" -v es="$e_s" -v ec="$e_cpu" -v em="$e_mb" \
-    'BEGIN { printf "%-10s %8s %8s %8s %10.2f %10.2f %10.2f\n", f, s, c, m, s / es, c / ec, m / em }'
+    'BEGIN { printf "%-10s %8.2f %8.2f %8.0f %10.2f %10.2f %10.2f\n", f, s, c, m, s / es, c / ec, m / em }'
 }
 row eigen.cpp "$e_s" "$e_cpu" "$e_mb"
 row tag.cpp "$t_s" "$t_cpu" "$t_mb"
