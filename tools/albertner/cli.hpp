@@ -137,6 +137,21 @@ inline std::string take_model(const std::string& flag, std::vector<std::string>&
 /// A range check for integer flags, named in CLI11's message ("--threads: Value -1 not in range").
 inline CLI::Range in_range(std::int64_t lo, std::int64_t hi) { return CLI::Range(lo, hi); }
 
+/// The Tagger's --window, --overlap, --batch and --threads, which tag and eval share: `unit` is what a
+/// window cuts ("text", "sentence"), `peer` the other subcommand with the same default overlap.
+template <class W, class O, class B, class T>
+void add_tagger_options(CLI::App* cmd, W& window, O& overlap, B& batch, T& threads, const std::string& unit,
+                        const std::string& peer) {
+  cmd->add_option("--window", window, "Positions per window incl. [CLS]/[SEP] (default: the model's limit)")
+      ->check(in_range(3, 1 << 20));
+  cmd->add_option(
+         "--overlap", overlap,
+         "Tokens shared by consecutive windows of a long " + unit + " (default: window / 4, the same as " + peer + ")")
+      ->check(in_range(0, 1 << 20));
+  cmd->add_option("--batch", batch, "Sequences per encoder call")->check(in_range(1, 4096))->capture_default_str();
+  cmd->add_option("--threads", threads, "Threads in all")->check(in_range(1, 256))->capture_default_str();
+}
+
 // ---- input ----
 
 /// Lines of a file or of standard input, read as they arrive: next() returns what is already

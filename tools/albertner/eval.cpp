@@ -171,15 +171,7 @@ void add_eval(CLI::App& app) {
   add_output_option(cmd, args->output);
   cmd->add_flag("--json", args->json, "One JSON object: precision, recall, f1, accuracy, per_type (fractions)");
   cmd->add_option("--predictions", args->predictions, "Write WORD GOLD PREDICTED lines (conlleval's input) here");
-  cmd->add_option("--window", args->window, "Positions per window incl. [CLS]/[SEP] (default: the model's limit)")
-      ->check(in_range(3, 1 << 20));
-  cmd->add_option("--overlap", args->overlap,
-                  "Tokens shared by consecutive windows of a long sentence (default: window / 4, the same as tag)")
-      ->check(in_range(0, 1 << 20));
-  cmd->add_option("--batch", args->batch, "Sequences per encoder call")
-      ->check(in_range(1, 4096))
-      ->capture_default_str();
-  cmd->add_option("--threads", args->threads, "Threads in all")->check(in_range(1, 256))->capture_default_str();
+  add_tagger_options(cmd, args->window, args->overlap, args->batch, args->threads, "sentence", "tag");
   args->progress.add(cmd);
   cmd->callback([args] { exit_status() = run_eval(*args); });
 }

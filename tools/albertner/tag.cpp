@@ -458,15 +458,7 @@ void add_tag(CLI::App& app) {
                   "pretty: auto (on a terminal, unless NO_COLOR is set), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
       ->capture_default_str();
-  cmd->add_option("--window", args->window, "Positions per window incl. [CLS]/[SEP] (default: the model's limit)")
-      ->check(in_range(3, 1 << 20));
-  cmd->add_option("--overlap", args->overlap,
-                  "Tokens shared by consecutive windows of a long text (default: window / 4, the same as eval)")
-      ->check(in_range(0, 1 << 20));
-  cmd->add_option("--batch", args->batch, "Sequences per encoder call")
-      ->check(in_range(1, 4096))
-      ->capture_default_str();
-  cmd->add_option("--threads", args->threads, "Threads in all")->check(in_range(1, 256))->capture_default_str();
+  add_tagger_options(cmd, args->window, args->overlap, args->batch, args->threads, "text", "eval");
   args->progress.add(cmd);
   cmd->callback([args, first, input, aggregation] {
     if (first->count() > 0) args->texts.insert(args->texts.begin(), args->first);
