@@ -1256,6 +1256,60 @@ TEST_CASE(
   CHECK(check_ok({"eval", "--scored", predictions}).out.find(fb1) != std::string::npos);
 }
 
+namespace {
+// The number after "CoNLL-2003 test F1, --constrained (gate):" in docs/model-card.md, or -1.
+double model_card_constrained_gate() {
+  const std::string card = read_text(std::string(ALBERTNER_SOURCE_DIR) + "/docs/model-card.md");
+  const std::string key = "\nCoNLL-2003 test F1, --constrained (gate):";
+  const std::size_t at = card.find(key);
+  return at == std::string::npos ? -1 : std::atof(card.c_str() + at + key.size());
+}
+} // namespace
+
+TEST_CASE(
+    "cli eval --constrained: every predicted sentence is valid IOB2, and the bundled model's test F1 equals "
+    "the model card's constrained gate") {
+  if (!have_binary()) return;
+  const Output scored = cli({"eval", "--scored", "x.txt", "--constrained"});
+  CHECK(scored.status == 2);
+  CHECK(scored.err.find("--constrained needs a model run") != std::string::npos);
+  if (!albertner_test::have_shared("data/conll2003/test.txt")) return;
+  const double gate = model_card_constrained_gate();
+  REQUIRE_MESSAGE(gate > 0, "docs/model-card.md lacks the line 'CoNLL-2003 test F1, --constrained (gate): 0.xxxx'");
+  const std::string model = std::string(ALBERTNER_SOURCE_DIR) + "/models/albertner-conll03-small.safetensors";
+  const std::string data = albertner_test::shared_path("data/conll2003/test.txt");
+  const std::string predictions = scratch() + "/conll-test-constrained.pred";
+  const Json scores = parse(check_ok({"eval", model, "--data", data, "--json", "--constrained", "--predictions",
+                                      predictions, "--threads", "2"})
+                                .out);
+  const double f1 = member(scores, "f1").as_double();
+  MESSAGE("albertner eval --constrained, bundled model on CoNLL-2003 test: F1 " << f1);
+  CHECK(std::fabs(std::round(f1 * 1e4) / 1e4 - gate) < 1e-9);
+
+  // WORD GOLD PREDICTED lines: an I-X prediction only ever follows B-X or I-X in its sentence.
+  const std::string text = read_text(predictions);
+  std::string previous = "O";
+  std::size_t words = 0, invalid = 0, begin = 0;
+  while (begin < text.size()) {
+    std::size_t end = text.find('\n', begin);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(begin, end - begin);
+    begin = end + 1;
+    if (line.empty()) {
+      previous = "O";
+      continue;
+    }
+    const std::string label = line.substr(line.rfind(' ') + 1);
+    ++words;
+    const bool continues = previous.size() > 2 && (previous.rfind("B-", 0) == 0 || previous.rfind("I-", 0) == 0) &&
+                           previous.substr(2) == label.substr(2);
+    if (label.rfind("I-", 0) == 0 && !continues) ++invalid;
+    previous = label;
+  }
+  CHECK(words > 40000);
+  CHECK(invalid == 0);
+}
+
 TEST_CASE(
     "cli convert --dtype bf16: the bundled model's CoNLL-2003 test F1 equals fp32's within 0.3 points; "
     "info says bf16; back to f32 exactly; int8 is refused") {

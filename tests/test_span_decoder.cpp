@@ -3,6 +3,7 @@
 // grouping edge cases, its error paths, and the long-document window plan.
 #include "shared.hpp"
 
+#include <albertner/detail/iob2_viterbi.hpp>
 #include <albertner/detail/json.hpp>
 #include <albertner/detail/metaspace.hpp>
 #include <albertner/detail/numpy_f32.hpp>
@@ -356,6 +357,54 @@ TEST_CASE("word aggregation: first, average, max and the subword heuristic") {
   r = albertner::decode_entities(emoji, t3, l3.data(), 3, labels, o);
   REQUIRE(r.ok());
   CHECK((*r)[1].word == "\xF0\x9F\x98\x80");
+}
+
+TEST_CASE("constrained decoding: the most probable valid IOB2 sequence") {
+  using albertner::detail::iob2_viterbi;
+  auto path = [](const std::vector<std::vector<float>>& probs, const std::vector<std::string>& labels) {
+    std::vector<const float*> rows;
+    for (const auto& p : probs) rows.push_back(p.data());
+    return iob2_viterbi(rows, labels);
+  };
+  const std::vector<std::string> L = {"O", "B-PER", "I-PER", "B-LOC", "I-LOC"};
+  // A valid argmax path is kept as it is.
+  CHECK(path({{0.1f, 0.8f, 0.05f, 0.05f, 0.0f}, {0.1f, 0.1f, 0.7f, 0.05f, 0.05f}, {0.9f, 0.0f, 0.0f, 0.1f, 0.0f}}, L) ==
+        std::vector<std::size_t>{1, 2, 0});
+  // I-LOC cannot start a sentence nor follow B-PER; the best valid sequences replace them.
+  CHECK(path({{0.3f, 0.0f, 0.0f, 0.2f, 0.5f}}, L) == std::vector<std::size_t>{0});
+  CHECK(path({{0.3f, 0.0f, 0.0f, 0.35f, 0.35f}}, L) == std::vector<std::size_t>{3});
+  CHECK(path({{0.0f, 0.9f, 0.0f, 0.1f, 0.0f}, {0.0f, 0.0f, 0.4f, 0.0f, 0.6f}}, L) == std::vector<std::size_t>{1, 2});
+  // ... or, when B-LOC is likely enough at the first word, the other way round.
+  CHECK(path({{0.0f, 0.55f, 0.0f, 0.45f, 0.0f}, {0.0f, 0.0f, 0.1f, 0.0f, 0.9f}}, L) == std::vector<std::size_t>{3, 4});
+  // Zero probabilities still rank (a floor, not -inf), and empty input gives an empty path.
+  CHECK(path({{0.0f, 0.0f, 0.0f, 0.0f, 1.0f}}, L) == std::vector<std::size_t>{0});
+  CHECK(path({}, L).empty());
+  // Labels without a matching B- (or without a prefix) are not constrained.
+  CHECK(path({{0.1f, 0.9f}}, {"O", "I-X"}) == std::vector<std::size_t>{1});
+  CHECK(path({{0.1f, 0.2f, 0.7f}}, {"LABEL_0", "LABEL_1", "LABEL_2"}) == std::vector<std::size_t>{2});
+
+  // Through decode_entities: tokens (simple) and words (first), off by default.
+  const std::vector<TokenInfo> tokens = {{2, "[CLS]", 0, 0, 0, 0, true},
+                                         {10, "\xE2\x96\x81" "aa", 0, 2, 0, 2, false},
+                                         {11, "\xE2\x96\x81" "bb", 3, 5, 3, 5, false},
+                                         {3, "[SEP]", 0, 0, 0, 0, true}};
+  const std::vector<float> logits = {0, 0, 0, 0, 0,        // [CLS]
+                                     0, 4, 0, 1, 0,        // aa: B-PER
+                                     0, 0, 2.5f, 0, 3.0f,  // bb: I-LOC, then I-PER
+                                     0, 0, 0, 0, 0};       // [SEP]
+  for (Aggregation a : {Aggregation::simple, Aggregation::first}) {
+    DecodeOptions o;
+    o.aggregation = a;
+    auto r = albertner::decode_entities("aa bb", tokens, logits.data(), 5, L, o);
+    REQUIRE(r.ok());
+    CHECK(summary(*r) == "PER:aa[0,2) | LOC:bb[3,5)");
+    o.constrained = true;
+    r = albertner::decode_entities("aa bb", tokens, logits.data(), 5, L, o);
+    REQUIRE(r.ok());
+    // (first joins the grouped words' `word` without spaces, as the pipeline; the offsets are right)
+    CHECK(summary(*r) == (a == Aggregation::simple ? "PER:aa bb[0,5)" : "PER:aabb[0,5)"));
+    CHECK((*r)[0].text == "aa bb");
+  }
 }
 
 TEST_CASE("empty text gives no entities for every strategy") {

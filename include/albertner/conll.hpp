@@ -4,7 +4,9 @@
 // sub-token). Rules in docs/evaluation.md.
 #pragma once
 
+#include "detail/iob2_viterbi.hpp"
 #include "detail/mapped_file.hpp"
+#include "detail/numpy_f32.hpp"
 #include "detail/utf8.hpp"
 #include "status.hpp"
 #include "tagger.hpp"
@@ -314,11 +316,15 @@ struct PredictOptions {
   /// Called after each call with (user, sentences done, sentences in all); may be null.
   void (*progress)(void* user, std::size_t done, std::size_t total) = nullptr;
   void* user = nullptr;
+  /// Tags each sentence's words with the most probable valid IOB2 sequence over their first
+  /// sub-tokens' label probabilities (Viterbi) instead of each word's argmax.
+  bool constrained = false;
 };
 
 struct WordTags {
   /// One tag per word of each sentence: id2label of the argmax of the word's first sub-token's
-  /// logits (the first maximum on ties), `O` for a word that gives no token.
+  /// logits (the first maximum on ties), or with PredictOptions::constrained the word's label on
+  /// the valid IOB2 path; `O` for a word that gives no token.
   std::vector<std::vector<std::string>> tags;
   /// Words that normalize to nothing (no token at all) and were tagged `O`.
   std::size_t words_without_tokens = 0;
@@ -359,6 +365,7 @@ Result<WordTags> predict_word_tags_named(const Tagger<T>& tagger,
       tags.assign(sentences[s].size(), std::string());
       std::vector<bool> seen(sentences[s].size(), false);
       std::int32_t previous = -1;
+      std::vector<std::size_t> first_tokens; // the first sub-token of each word with tokens, in order
       for (std::size_t k = 0; k < e.size(); ++k) {
         const std::int32_t w = e.word_ids[k];
         if (w < 0) continue; // [CLS], [SEP]
@@ -366,15 +373,32 @@ Result<WordTags> predict_word_tags_named(const Tagger<T>& tagger,
         if (w == previous) continue; // a later sub-token of the same word
         previous = w;
         const float* row = rows.data() + k * L;
-        std::size_t best = 0;
-        for (std::size_t j = 0; j < L; ++j) {
+        for (std::size_t j = 0; j < L; ++j)
           if (!std::isfinite(row[j]))
             return Error(errc::invalid_input,
                          where(s) + ", word " + std::to_string(w) + ": logit " + std::to_string(j) + " is not finite");
-          if (row[j] > row[best]) best = j;
+        first_tokens.push_back(k);
+      }
+      std::vector<std::size_t> chosen(first_tokens.size(), 0);
+      if (options.constrained) {
+        std::vector<float> probs(first_tokens.size() * L);
+        std::vector<const float*> prob_rows;
+        for (std::size_t i = 0; i < first_tokens.size(); ++i) {
+          softmax_f32(rows.data() + first_tokens[i] * L, L, probs.data() + i * L);
+          prob_rows.push_back(probs.data() + i * L);
         }
-        tags[static_cast<std::size_t>(w)] = labels[best];
-        seen[static_cast<std::size_t>(w)] = true;
+        chosen = iob2_viterbi(prob_rows, labels);
+      } else {
+        for (std::size_t i = 0; i < first_tokens.size(); ++i) {
+          const float* row = rows.data() + first_tokens[i] * L;
+          for (std::size_t j = 0; j < L; ++j)
+            if (row[j] > row[chosen[i]]) chosen[i] = j;
+        }
+      }
+      for (std::size_t i = 0; i < first_tokens.size(); ++i) {
+        const std::size_t w = static_cast<std::size_t>(e.word_ids[first_tokens[i]]);
+        tags[w] = labels[chosen[i]];
+        seen[w] = true;
       }
       for (std::size_t w = 0; w < tags.size(); ++w)
         if (!seen[w]) {

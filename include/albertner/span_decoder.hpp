@@ -24,6 +24,10 @@ struct DecodeOptions {
   std::vector<std::string> ignore_labels = {"O"};
   /// The tokenizer's <unk> id: such a token's word is the original text and always starts a word.
   std::int32_t unk_id = 1;
+  /// Labels the tokens (none, simple) or words (first, average, max) with the most probable
+  /// sequence that is valid IOB2 (`I-X` only after `B-X` or `I-X`; Viterbi) instead of each one's
+  /// argmax. Not in Hugging Face's pipeline, so off by default.
+  bool constrained = false;
 };
 
 /// Decodes entities from `logits`, row-major [tokens.size()][num_labels] floats, the model's
@@ -89,10 +93,16 @@ inline Result<std::vector<Entity>> decode_entities(const std::string& text, cons
   std::vector<detail::Tagged> tagged;
   switch (options.aggregation) {
   case Aggregation::none:
-  case Aggregation::simple: tagged = detail::token_entities(pre, num_labels, labels); break;
-  case Aggregation::first: tagged = detail::word_entities(pre, num_labels, labels, detail::WordRule::first); break;
-  case Aggregation::average: tagged = detail::word_entities(pre, num_labels, labels, detail::WordRule::average); break;
-  case Aggregation::max: tagged = detail::word_entities(pre, num_labels, labels, detail::WordRule::max); break;
+  case Aggregation::simple: tagged = detail::token_entities(pre, num_labels, labels, options.constrained); break;
+  case Aggregation::first:
+    tagged = detail::word_entities(pre, num_labels, labels, detail::WordRule::first, options.constrained);
+    break;
+  case Aggregation::average:
+    tagged = detail::word_entities(pre, num_labels, labels, detail::WordRule::average, options.constrained);
+    break;
+  case Aggregation::max:
+    tagged = detail::word_entities(pre, num_labels, labels, detail::WordRule::max, options.constrained);
+    break;
   }
   if (options.aggregation != Aggregation::none) tagged = detail::group_entities(tagged);
 

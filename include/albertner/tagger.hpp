@@ -37,6 +37,10 @@ struct TaggerOptions {
   std::optional<Aggregation> aggregation = std::nullopt;
   /// Entities with these labels (or group labels) are dropped.
   std::vector<std::string> ignore_labels = {"O"};
+  /// Labels tokens or words with the most probable valid IOB2 sequence (Viterbi: `I-X` only after
+  /// `B-X` or `I-X`) instead of each one's argmax (DecodeOptions::constrained). Off: Hugging
+  /// Face's pipeline has no such step, and parity with it is the default.
+  bool constrained = false;
   /// Model positions per window including [CLS]/[SEP]; 0 = the model's limit
   /// (min of model_max_length and max_position_embeddings).
   std::size_t window = 0;
@@ -57,6 +61,7 @@ struct TaggerOptions {
 struct CallOptions {
   std::optional<Aggregation> aggregation = std::nullopt;
   std::optional<std::vector<std::string>> ignore_labels = std::nullopt;
+  std::optional<bool> constrained = std::nullopt;
 };
 
 /// Text → entities with one model. T is the encoder's arithmetic type (float, the only one); the

@@ -238,7 +238,8 @@ Result<std::vector<std::vector<Entity>>> Tagger<T>::tag_batch(const std::vector<
   ALBERTNER_TRY(std::vector<std::vector<float>> logits, document_logits(encodings));
   std::vector<std::vector<Entity>> out(texts.size());
   DecodeOptions decode{call.aggregation.value_or(*s.options.aggregation),
-                       call.ignore_labels.value_or(s.options.ignore_labels), s.tokenizer.unk_id()};
+                       call.ignore_labels.value_or(s.options.ignore_labels), s.tokenizer.unk_id(),
+                       call.constrained.value_or(s.options.constrained)};
   for (std::size_t i = 0; i < texts.size(); ++i) {
     auto entities = decode_entities(texts[i], token_infos(encodings[i]), logits[i].data(),
                                     static_cast<std::size_t>(s.model.config().num_labels()), labels(), decode);

@@ -13,7 +13,7 @@ namespace {
 struct EvalArgs {
   std::string model, data, scored, predictions, output;
   std::vector<std::string> positionals;
-  bool json = false;
+  bool json = false, constrained = false;
   std::int64_t window = 0, overlap = -1, batch = 8, threads = 1;
   ProgressFlags progress;
 };
@@ -91,6 +91,7 @@ int run_eval(EvalArgs a) {
   if (scored && !a.data.empty()) return usage("give either -i/--data (with a model) or --scored, not both");
   if (scored && !a.model.empty()) return usage("--scored scores an existing file: a model is not used");
   if (scored && !a.predictions.empty()) return usage("--predictions needs a model run (-i/--data FILE)");
+  if (scored && a.constrained) return usage("--constrained needs a model run (-i/--data FILE)");
   if (!scored && a.data.empty()) return usage("eval needs -i/--data FILE (a CoNLL file to tag) or --scored FILE");
   if (a.model.empty()) a.model = default_model();
 
@@ -134,6 +135,7 @@ int run_eval(EvalArgs a) {
 
     ProgressLine progress(a.progress.enabled(), "eval", "sentences");
     albertner::PredictOptions predict;
+    predict.constrained = a.constrained;
     if (a.progress.enabled()) {
       predict.progress = &show_progress;
       predict.user = &progress;
@@ -171,6 +173,9 @@ void add_eval(CLI::App& app) {
   add_output_option(cmd, args->output);
   cmd->add_flag("--json", args->json, "One JSON object: precision, recall, f1, accuracy, per_type (fractions)");
   cmd->add_option("--predictions", args->predictions, "Write WORD GOLD PREDICTED lines (conlleval's input) here");
+  cmd->add_flag("--constrained", args->constrained,
+                "Tag each sentence with its most probable valid IOB2 sequence (Viterbi; I-X only after B-X or "
+                "I-X) instead of each word's argmax. Not in Hugging Face's pipeline");
   add_tagger_options(cmd, args->window, args->overlap, args->batch, args->threads, "sentence", "tag");
   args->progress.add(cmd);
   cmd->callback([args] { exit_status() = run_eval(*args); });

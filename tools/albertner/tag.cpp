@@ -22,7 +22,7 @@ struct TagArgs {
   std::vector<std::string> texts;
   std::int64_t window = 0, overlap = -1, batch = 8, threads = 1;
   ProgressFlags progress;
-  bool input_given = false, aggregation_given = false;
+  bool input_given = false, aggregation_given = false, constrained = false;
 };
 
 using albertner::Entity;
@@ -234,6 +234,7 @@ public:
       if (!aggregation.ok()) return usage("--aggregation: " + aggregation.error().message());
       options.aggregation = *aggregation;
     }
+    options.constrained = a_.constrained;
     options.window = static_cast<std::size_t>(a_.window);
     options.overlap = a_.overlap < 0 ? albertner::TaggerOptions::auto_size : static_cast<std::size_t>(a_.overlap);
     options.batch_size = static_cast<std::size_t>(a_.batch);
@@ -449,6 +450,9 @@ void add_tag(CLI::App& app) {
       cmd->add_option("--aggregation", args->aggregation,
                       "none, simple, first, average or max (default: the model's recommendation, else simple)")
           ->check(CLI::IsMember({"none", "simple", "first", "average", "max"}));
+  cmd->add_flag("--constrained", args->constrained,
+                "Label tokens (none, simple, conll) or words (first, average, max) with the most probable valid "
+                "IOB2 sequence (Viterbi; I-X only after B-X or I-X). Not in Hugging Face's pipeline");
   cmd->add_option("--on-error", args->on_error,
                   "A bad line (invalid UTF-8, bad JSON): stop (exit 1 after the records before it) or skip (an "
                   "error record in its place; exit 3 at the end)")

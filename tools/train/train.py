@@ -98,6 +98,63 @@ def conll_f1(gold_sents, pred_sents):
     return prec, rec, f1
 
 
+# --------------------------------------------------------------------------------------- augmentation
+# Unusual symbols (not in CoNLL's train text, so mostly <unk> or rare pieces) that users' text carries:
+# they are inserted as O words so the model stops reading them as names.
+SYMBOLS = ["\u201c", "\u201d", "\u2018", "\u2019", "\u2013", "\u2014", "\u2026", "\u2022", "\u20ac", "\u00a3",
+           "\u00a9", "\u2122", "\u2192", "\u00ab", "\u00bb", "\u201e", "\U0001f600", "\U0001f44d", "\u2764", "#", "@"]
+
+
+def mentions_by_type(sents):
+    """Every entity mention of the training data, as word tuples, per type."""
+    out = {}
+    for words, tags in sents:
+        for type_, b, e in chunks(tags):
+            out.setdefault(type_, []).append(tuple(words[b:e]))
+    return out
+
+
+def mutate_word(w, rng):
+    """A new spelling with the same casing pattern: each letter but the first is replaced with p 0.2."""
+    chars = list(w)
+    for i in range(1, len(chars)):
+        c = chars[i]
+        if c.isalpha() and c.isascii() and rng.random() < 0.2:
+            n = rng.choice("abcdefghijklmnopqrstuvwxyz")
+            chars[i] = n.upper() if c.isupper() else n
+    return "".join(chars)
+
+
+def augment(words, tags, mentions, rng):
+    """One augmented copy of a sentence: entity-mention replacement (a random mention of the same type from
+    the training data, p 0.7 per mention), name mutation (p 0.3 per mention), upper-casing of the whole
+    sentence (p 0.05, CoNLL's headlines), and an unusual symbol inserted as an O word (p 0.15)."""
+    out_w, out_t, i = [], [], 0
+    spans = {b: (type_, e) for type_, b, e in chunks(tags)}
+    while i < len(words):
+        if i in spans:
+            type_, e = spans[i]
+            m = list(rng.choice(mentions[type_])) if rng.random() < 0.7 else words[i:e]
+            if rng.random() < 0.3:
+                m = [mutate_word(w, rng) for w in m]
+            out_w += m
+            out_t += ["B-" + type_] + ["I-" + type_] * (len(m) - 1)
+            i = e
+        else:
+            out_w.append(words[i])
+            out_t.append(tags[i])
+            i += 1
+    if rng.random() < 0.05:
+        out_w = [w.upper() for w in out_w]
+    if rng.random() < 0.15:
+        k = rng.randrange(len(out_w) + 1)
+        # never inside a mention: before a B- or O word, or at the end
+        if k == len(out_w) or not out_t[k].startswith("I-"):
+            out_w.insert(k, rng.choice(SYMBOLS))
+            out_t.insert(k, "O")
+    return out_w, out_t
+
+
 # -------------------------------------------------------------------------------------------- model
 class AlbertEmbeddings(nn.Module):
     def __init__(self, c):
@@ -296,13 +353,23 @@ def tokenize_with_cli(cli, model_file, sents, path):
     return encs
 
 
-def make_examples(sents, encs, max_len):
+def continuation_label(tag):
+    """The label a word's later sub-tokens train on (--label-all): I- of the word's type, O for O."""
+    return tag if tag == "O" else "I-" + tag[2:]
+
+
+def make_examples(sents, encs, max_len, label_all=False):
     ex, truncated = [], 0
     for (words, tags), e in zip(sents, encs):
         ids, wids = e["input_ids"], e["word_ids"]
         labels, prev = [], None
         for w in wids:
-            labels.append(-100 if w is None or w == prev else L2I[tags[w]])
+            if w is None:
+                labels.append(-100)
+            elif w != prev:
+                labels.append(L2I[tags[w]])
+            else:
+                labels.append(L2I[continuation_label(tags[w])] if label_all else -100)
             prev = w
         if len(ids) > max_len:  # keep [CLS] ... , end with [SEP]
             truncated += 1
@@ -330,14 +397,25 @@ def batches(ex, max_sents, max_tokens, rng):
     return out
 
 
-def collate(ex, idx):
+def collate(ex, idx, word_dropout=0.0, rng=None):
+    """Padded tensors of the examples idx. With word_dropout, each word's pieces become <unk> (id 1) with that
+    probability (labels kept), so the model learns to tag from context."""
     T = max(len(ex[i]["ids"]) for i in idx)
     ids = torch.zeros(len(idx), T, dtype=torch.long)
     mask = torch.zeros(len(idx), T, dtype=torch.long)
     labels = torch.full((len(idx), T), -100, dtype=torch.long)
     for r, i in enumerate(idx):
         n = len(ex[i]["ids"])
-        ids[r, :n] = torch.tensor(ex[i]["ids"])
+        row = ex[i]["ids"]
+        if word_dropout > 0:
+            drop, row = {}, list(row)
+            for t, w in enumerate(ex[i]["word_ids"]):
+                if w is not None:
+                    if w not in drop:
+                        drop[w] = rng.random() < word_dropout
+                    if drop[w]:
+                        row[t] = 1
+        ids[r, :n] = torch.tensor(row)
         mask[r, :n] = 1
         labels[r, :n] = torch.tensor(ex[i]["labels"])
     return ids, mask, labels
@@ -387,6 +465,20 @@ def main():
     p.add_argument("--weight-decay", type=float, default=0.01)
     p.add_argument("--batch-sents", type=int, default=32)
     p.add_argument("--batch-tokens", type=int, default=2048)
+    p.add_argument("--label-all", action=argparse.BooleanOptionalAction, default=True,
+                   help="train every sub-token (later pieces of a word on I- of its type); --no-label-all: the "
+                        "first only")
+    p.add_argument("--word-dropout", type=float, default=0.05,
+                   help="probability that a training word's pieces are replaced by <unk> in a batch")
+    p.add_argument("--aug-prob", type=float, default=0.5,
+                   help="probability that a training sentence is replaced, in an epoch, by an augmented copy "
+                        "(mention replacement and mutation, symbols, upper case)")
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--average-last", type=int, default=0,
+                   help="after training, also try the mean of the last N epochs' weights (checkpoint averaging); "
+                        "it is kept when its dev F1 beats the best epoch's")
+    p.add_argument("--aggregation", default="first",
+                   help="aggregation the exported file recommends (albertner convert --aggregation)")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (pilot runs)")
     p.add_argument("--max-minutes", type=float, default=0,
                    help="safety stop: end training once this much training time has passed (0 = off)")
@@ -435,14 +527,31 @@ def main():
     run([a.cli, "convert", init_dir, "-o", init_st], stdout=subprocess.DEVNULL)
     train_enc = tokenize_with_cli(a.cli, init_st, train, os.path.join(a.out, "train_words.jsonl"))
     valid_enc = tokenize_with_cli(a.cli, init_st, valid, os.path.join(a.out, "valid_words.jsonl"))
-    train_ex, tr_trunc = make_examples(train, train_enc, a.max_position)
+    train_ex, tr_trunc = make_examples(train, train_enc, a.max_position, a.label_all)
     valid_ex, va_trunc = make_examples(valid, valid_enc, a.max_position)
+    # The training set of each epoch: every sentence, or with p aug_prob an augmented copy of it. All epochs'
+    # copies are made and tokenized (by the C++ library, one call) before training.
+    epoch_ex, n_copies = [train_ex] * a.epochs, 0
+    if a.aug_prob > 0:
+        aug_rng, mentions = random.Random(a.seed + 1), mentions_by_type(train)
+        picks, copies = [], []
+        for ep in range(a.epochs):
+            for si, (words, tags) in enumerate(train):
+                if aug_rng.random() < a.aug_prob:
+                    picks.append((ep, si))
+                    copies.append(augment(words, tags, mentions, aug_rng))
+        copy_enc = tokenize_with_cli(a.cli, init_st, copies, os.path.join(a.out, "augmented_words.jsonl"))
+        copy_ex, _ = make_examples(copies, copy_enc, a.max_position, a.label_all)
+        epoch_ex = [list(train_ex) for _ in range(a.epochs)]
+        for (ep, si), e in zip(picks, copy_ex):
+            epoch_ex[ep][si] = e
+        n_copies = len(copies)
     n_tok = sum(len(e["ids"]) for e in train_ex)
     n_unk = sum(sum(1 for i in e["input_ids"] if i == 1) for e in train_enc + valid_enc)
     log["data"] = {"train_sentences": len(train_ex), "valid_sentences": len(valid_ex),
                    "train_tokens_with_specials": n_tok, "truncated_train": tr_trunc, "truncated_valid": va_trunc,
                    "unk_tokens_train_valid": n_unk,
-                   "max_len_train": max(len(e["input_ids"]) for e in train_enc)}
+                   "max_len_train": max(len(e["input_ids"]) for e in train_enc), "augmented_copies": n_copies}
     log["stages"]["tokenize_s"] = round(time.time() - t0, 1)
     print(json.dumps(log["data"]), flush=True)
     n_params = sum(p.numel() for p in model.parameters())
@@ -451,9 +560,9 @@ def main():
     save_log()
 
     # 3. train ----------------------------------------------------------------------------------------
-    rng = random.Random(a.seed)
-    steps_per_epoch = len(batches(train_ex, a.batch_sents, a.batch_tokens, random.Random(0)))
-    total = steps_per_epoch * a.epochs
+    rng, drop_rng = random.Random(a.seed), random.Random(a.seed + 2)
+    epoch_steps = [len(batches(ex_e, a.batch_sents, a.batch_tokens, random.Random(0))) for ex_e in epoch_ex]
+    steps_per_epoch, total = epoch_steps[0], sum(epoch_steps)
     warm = max(1, int(total * a.warmup))
     decay, no_decay = [], []
     for n, p_ in model.named_parameters():
@@ -465,16 +574,31 @@ def main():
     print(f"steps/epoch {steps_per_epoch}, total {total}, warmup {warm}", flush=True)
     log["steps_per_epoch"], log["total_steps"] = steps_per_epoch, total
 
+    def export(m):
+        # 4. export (after every improvement, so an interrupted run still leaves the best model)
+        t0 = time.time()
+        hf_dir = os.path.join(a.out, "hf")
+        write_hf(hf_dir, a, cfg, m, spiece)
+        os.makedirs(os.path.dirname(a.model_out) or ".", exist_ok=True)
+        tmp = a.model_out + ".tmp.safetensors"
+        run([a.cli, "convert", hf_dir, "-o", tmp, "--aggregation", a.aggregation], stdout=subprocess.DEVNULL)
+        os.replace(tmp, a.model_out)
+        log["stages"]["export_s"] = round(time.time() - t0, 1)
+        log["model_bytes"] = os.path.getsize(a.model_out)
+
     best_f1, best_state, step, stop = -1.0, None, 0, False
+    recent = []  # the last --average-last epochs' weights
     t_train = time.time()
     model.train()
     for epoch in range(1, a.epochs + 1):
         t_ep = time.time()
         loss_sum = n_sum = 0.0
-        for bi, idx in enumerate(batches(train_ex, a.batch_sents, a.batch_tokens, rng)):
-            ids, mask, labels = collate(train_ex, idx)
+        ex_e = epoch_ex[epoch - 1]
+        for bi, idx in enumerate(batches(ex_e, a.batch_sents, a.batch_tokens, rng)):
+            ids, mask, labels = collate(ex_e, idx, a.word_dropout, drop_rng)
             logits = model(ids, mask)
-            loss = F.cross_entropy(logits.view(-1, len(LABELS)), labels.view(-1), ignore_index=-100)
+            loss = F.cross_entropy(logits.view(-1, len(LABELS)), labels.view(-1), ignore_index=-100,
+                                   label_smoothing=a.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -508,21 +632,27 @@ def main():
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             log["best"] = {"epoch": epoch, "dev_f1": round(f1, 4), "dev_precision": round(prec, 4),
                            "dev_recall": round(rec, 4)}
-            # 4. export (after every improvement, so an interrupted run still leaves the best model)
-            t0 = time.time()
-            hf_dir = os.path.join(a.out, "hf")
-            write_hf(hf_dir, a, cfg, model, spiece)
-            os.makedirs(os.path.dirname(a.model_out) or ".", exist_ok=True)
-            tmp = a.model_out + ".tmp.safetensors"
-            run([a.cli, "convert", hf_dir, "-o", tmp, "--aggregation", "first"], stdout=subprocess.DEVNULL)
-            os.replace(tmp, a.model_out)
-            log["stages"]["export_s"] = round(time.time() - t0, 1)
-            log["model_bytes"] = os.path.getsize(a.model_out)
+            export(model)
+        if a.average_last > 0:
+            recent = (recent + [{k: v.detach().clone() for k, v in model.state_dict().items()}])[-a.average_last:]
         log["stages"]["train_s"] = round(time.time() - t_train, 1)
         log["stages"]["total_s"] = round(time.time() - t_all, 1)
         save_log()
         if stop:
             break
+    if a.average_last > 1 and len(recent) == a.average_last:
+        model.load_state_dict({k: sum(sd[k] for sd in recent) / len(recent) if recent[0][k].is_floating_point()
+                               else recent[-1][k] for k in recent[0]})
+        prec, rec, f1 = evaluate(model, valid_ex, a)
+        log["averaged"] = {"epochs": [log["epochs"][-a.average_last]["epoch"], log["epochs"][-1]["epoch"]],
+                           "dev_f1": round(f1, 4), "dev_precision": round(prec, 4), "dev_recall": round(rec, 4)}
+        print(json.dumps({"averaged": log["averaged"]}), flush=True)
+        if f1 > best_f1:
+            best_f1 = f1
+            log["best"] = {"epoch": "average of the last %d" % a.average_last, "dev_f1": round(f1, 4),
+                           "dev_precision": round(prec, 4), "dev_recall": round(rec, 4)}
+            export(model)
+        save_log()
     print(f"best dev F1 {best_f1:.4f} (epoch {log['best']['epoch']}); model {a.model_out} "
           f"{log['model_bytes']} bytes; total {time.time() - t_all:.0f}s", flush=True)
 

@@ -3,6 +3,7 @@
 // caller input live in one place (span_decoder.hpp).
 #pragma once
 
+#include "iob2_viterbi.hpp"
 #include "metaspace.hpp"
 #include "numpy_f32.hpp"
 
@@ -37,13 +38,28 @@ struct Tagged {
   Span span;
 };
 
-/// NONE / SIMPLE: every token with its argmax label.
+/// The label index of each row: its argmax, or with `constrained` the valid IOB2 path (iob2_viterbi).
+inline std::vector<std::size_t> choose_labels(const std::vector<const float*>& rows, std::size_t num_labels,
+                                              const std::vector<std::string>& labels, bool constrained) {
+  if (constrained) return iob2_viterbi(rows, labels);
+  std::vector<std::size_t> out;
+  out.reserve(rows.size());
+  for (const float* r : rows) out.push_back(argmax_f32(r, num_labels));
+  return out;
+}
+
+/// NONE / SIMPLE: every token with its argmax label (or its label on the constrained path).
 inline std::vector<Tagged> token_entities(const std::vector<PreEntity>& pre, std::size_t num_labels,
-                                          const std::vector<std::string>& labels) {
+                                          const std::vector<std::string>& labels, bool constrained = false) {
+  std::vector<const float*> rows;
+  rows.reserve(pre.size());
+  for (const PreEntity& p : pre) rows.push_back(p.scores);
+  const std::vector<std::size_t> chosen = choose_labels(rows, num_labels, labels, constrained);
   std::vector<Tagged> out;
   out.reserve(pre.size());
-  for (const PreEntity& p : pre) {
-    const std::size_t k = argmax_f32(p.scores, num_labels);
+  for (std::size_t i = 0; i < pre.size(); ++i) {
+    const PreEntity& p = pre[i];
+    const std::size_t k = chosen[i];
     out.push_back(Tagged{labels[k], p.scores[k], p.index, p.word, p.span});
   }
   return out;
@@ -51,23 +67,15 @@ inline std::vector<Tagged> token_entities(const std::vector<PreEntity>& pre, std
 
 enum class WordRule { first, average, max };
 
-/// `aggregate_word`: one label and score for the tokens [begin, end) of one word.
-inline Tagged aggregate_word(const std::vector<PreEntity>& pre, std::size_t begin, std::size_t end,
-                             std::size_t num_labels, const std::vector<std::string>& labels, WordRule rule) {
-  std::vector<std::string> pieces;
-  for (std::size_t i = begin; i < end; ++i) pieces.push_back(pre[i].word);
-  Tagged word;
-  word.word = metaspace_decode(pieces);
-  word.span =
-      Span{pre[begin].span.start, pre[end - 1].span.end, pre[begin].span.byte_start, pre[end - 1].span.byte_end};
-  std::size_t k = 0;
+/// The label scores `aggregate_word` labels the word of tokens [begin, end) from: the first
+/// token's row (first), the row of the token with the highest top score (max: Python's
+/// max(key=...) keeps the first of equal keys), or the mean of the rows (average: nanmean over
+/// axis 0 walks the rows in order per label, no pairwise split across rows).
+inline std::vector<float> word_scores(const std::vector<PreEntity>& pre, std::size_t begin, std::size_t end,
+                                      std::size_t num_labels, WordRule rule) {
   switch (rule) {
-  case WordRule::first:
-    k = argmax_f32(pre[begin].scores, num_labels);
-    word.score = pre[begin].scores[k];
-    break;
+  case WordRule::first: break;
   case WordRule::max: {
-    // Python's max(key=...) keeps the first of equal keys.
     std::size_t best = begin;
     float best_max = pre[begin].scores[argmax_f32(pre[begin].scores, num_labels)];
     for (std::size_t i = begin + 1; i < end; ++i) {
@@ -77,34 +85,51 @@ inline Tagged aggregate_word(const std::vector<PreEntity>& pre, std::size_t begi
         best_max = m;
       }
     }
-    k = argmax_f32(pre[best].scores, num_labels);
-    word.score = pre[best].scores[k];
-    break;
+    return std::vector<float>(pre[best].scores, pre[best].scores + num_labels);
   }
   case WordRule::average: {
-    // nanmean over axis 0 walks the rows in order per label (no pairwise split across rows).
     std::vector<float> mean(num_labels, 0.0f);
     for (std::size_t i = begin; i < end; ++i)
       for (std::size_t j = 0; j < num_labels; ++j) mean[j] += pre[i].scores[j];
     for (float& m : mean) m = static_cast<float>(static_cast<double>(m) / static_cast<double>(end - begin));
-    k = argmax_f32(mean.data(), num_labels);
-    word.score = mean[k];
-    break;
+    return mean;
   }
   }
-  word.label = labels[k];
-  return word;
+  return std::vector<float>(pre[begin].scores, pre[begin].scores + num_labels);
 }
 
-/// `aggregate_words`: a word is a token that is not a subword plus the subwords after it.
+/// `aggregate_words`: a word is a token that is not a subword plus the subwords after it; each
+/// word is labelled from its word_scores by argmax (`aggregate_word`) or, with `constrained`, by
+/// the valid IOB2 path over the words.
 inline std::vector<Tagged> word_entities(const std::vector<PreEntity>& pre, std::size_t num_labels,
-                                         const std::vector<std::string>& labels, WordRule rule) {
+                                         const std::vector<std::string>& labels, WordRule rule,
+                                         bool constrained = false) {
+  std::vector<std::size_t> starts; // word w is the tokens [starts[w], starts[w + 1])
+  for (std::size_t i = 0; i < pre.size(); ++i)
+    if (i == 0 || !pre[i].is_subword) starts.push_back(i);
+  starts.push_back(pre.size());
+  const std::size_t words = starts.size() - 1;
+  std::vector<std::vector<float>> scores;
+  std::vector<const float*> rows;
+  scores.reserve(words);
+  for (std::size_t w = 0; w < words; ++w) {
+    scores.push_back(word_scores(pre, starts[w], starts[w + 1], num_labels, rule));
+    rows.push_back(scores.back().data());
+  }
+  const std::vector<std::size_t> chosen = choose_labels(rows, num_labels, labels, constrained);
   std::vector<Tagged> out;
-  std::size_t begin = 0;
-  for (std::size_t i = 1; i <= pre.size(); ++i) {
-    if (i < pre.size() && pre[i].is_subword) continue;
-    if (begin < i) out.push_back(aggregate_word(pre, begin, i, num_labels, labels, rule));
-    begin = i;
+  out.reserve(words);
+  for (std::size_t w = 0; w < words; ++w) {
+    const std::size_t begin = starts[w], end = starts[w + 1], k = chosen[w];
+    std::vector<std::string> pieces;
+    for (std::size_t i = begin; i < end; ++i) pieces.push_back(pre[i].word);
+    Tagged word;
+    word.word = metaspace_decode(pieces);
+    word.span =
+        Span{pre[begin].span.start, pre[end - 1].span.end, pre[begin].span.byte_start, pre[end - 1].span.byte_end};
+    word.label = labels[k];
+    word.score = scores[w][k];
+    out.push_back(std::move(word));
   }
   return out;
 }
