@@ -1301,9 +1301,12 @@ TEST_CASE(
     }
     const std::string label = line.substr(line.rfind(' ') + 1);
     ++words;
-    const bool continues = previous.size() > 2 && (previous.rfind("B-", 0) == 0 || previous.rfind("I-", 0) == 0) &&
-                           previous.substr(2) == label.substr(2);
-    if (label.rfind("I-", 0) == 0 && !continues) ++invalid;
+    if (label.rfind("I-", 0) == 0) {
+      const bool continues = previous.size() > 2 &&
+                             (previous.rfind("B-", 0) == 0 || previous.rfind("I-", 0) == 0) &&
+                             previous.substr(2) == label.substr(2);
+      if (!continues) ++invalid;
+    }
     previous = label;
   }
   CHECK(words > 40000);

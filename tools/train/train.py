@@ -459,7 +459,7 @@ def main():
     p.add_argument("--layers", type=int, default=6)
     p.add_argument("--max-position", type=int, default=256)
     p.add_argument("--dropout", type=float, default=0.1)
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--epochs", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--warmup", type=float, default=0.06)
     p.add_argument("--weight-decay", type=float, default=0.01)
@@ -470,11 +470,11 @@ def main():
                         "first only")
     p.add_argument("--word-dropout", type=float, default=0.05,
                    help="probability that a training word's pieces are replaced by <unk> in a batch")
-    p.add_argument("--aug-prob", type=float, default=0.5,
+    p.add_argument("--aug-prob", type=float, default=0.8,
                    help="probability that a training sentence is replaced, in an epoch, by an augmented copy "
                         "(mention replacement and mutation, symbols, upper case)")
     p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument("--average-last", type=int, default=0,
+    p.add_argument("--average-last", type=int, default=4,
                    help="after training, also try the mean of the last N epochs' weights (checkpoint averaging); "
                         "it is kept when its dev F1 beats the best epoch's")
     p.add_argument("--aggregation", default="first",
