@@ -60,6 +60,14 @@ def _count(value, what, minimum=0, optional=False):
     return value
 
 
+def _flag(value, what, optional=False):
+    if value is None and optional:
+        return None
+    if not isinstance(value, bool):
+        raise TypeError(f"{what} must be a bool, not {type(value).__name__}")
+    return value
+
+
 def _aggregation(value):
     if value is None:
         return None
@@ -102,10 +110,13 @@ class Tagger:
     ignore_labels: labels dropped from the output (default ``["O"]``).
     batch_size: sequences run through the encoder together; window, overlap: positions per window
         of a long text and tokens shared by consecutive windows (0 / None: the model's limit, window / 4).
+    constrained: label tokens (or words) with the most probable valid IOB2 sequence (Viterbi: ``I-X``
+        only after ``B-X`` or ``I-X``) instead of each one's argmax; not in Hugging Face's pipeline, so
+        off by default.
     """
 
     def __init__(self, model=None, aggregation=None, threads=1, ignore_labels=None, batch_size=8, window=0,
-                 overlap=None, aggregation_strategy=None):
+                 overlap=None, aggregation_strategy=None, constrained=False):
         path = default_model() if model is None else _path(model, "model")
         self._args = dict(
             aggregation=_strategy(aggregation, aggregation_strategy),
@@ -114,18 +125,20 @@ class Tagger:
             batch_size=_count(batch_size, "batch_size", 1),
             window=_count(window, "window"),
             overlap=_count(overlap, "overlap", optional=True),
+            constrained=_flag(constrained, "constrained"),
         )
         self._path = os.path.abspath(path)
         # What a pickle carries: None (each process finds its own default model) or the absolute path.
         self._model = None if model is None else self._path
         self._impl = _albertner._Tagger(self._path, **self._args)
 
-    def __call__(self, texts, aggregation=None, ignore_labels=None, aggregation_strategy=None):
+    def __call__(self, texts, aggregation=None, ignore_labels=None, aggregation_strategy=None, constrained=None):
         """Entities of one text (str, or UTF-8 bytes): a list of dicts. An iterable of texts gives a
         list of such lists, tagged together (batched by length, shared among the threads)."""
         if isinstance(texts, dict):
             raise TypeError("text must be str or bytes, or an iterable of them, not dict")
-        return self._impl(texts, _strategy(aggregation, aggregation_strategy), _labels(ignore_labels))
+        return self._impl(texts, _strategy(aggregation, aggregation_strategy), _labels(ignore_labels),
+                          _flag(constrained, "constrained", optional=True))
 
     def logits(self, text):
         """The model's logits for one text: a float32 array [tokens, labels], the [CLS] and [SEP]
@@ -192,11 +205,12 @@ def convert(hf_dir, out, dtype="f32", labels=None, weights=None):
     return _albertner._convert(source, target, dtype, names, weights)
 
 
-def evaluate(model, data, threads=1, batch_size=8, window=0, overlap=None):
+def evaluate(model, data, threads=1, batch_size=8, window=0, overlap=None, constrained=False):
     """Entity-level precision, recall and F1 of a model on a CoNLL file (WORD ... GOLD per line),
-    as ``albertner eval MODEL --data DATA --json``: a dict with precision, recall, f1, accuracy and
-    per_type (each with precision, recall, f1, support). model None: :func:`default_model`."""
+    as ``albertner eval MODEL --data DATA --json`` (``--constrained`` with constrained=True): a dict
+    with precision, recall, f1, accuracy and per_type (each with precision, recall, f1, support).
+    model None: :func:`default_model`."""
     path = default_model() if model is None else _path(model, "model")
     return _albertner._evaluate(path, _path(data, "data"), _count(threads, "threads", 1),
                                 _count(batch_size, "batch_size", 1), _count(window, "window"),
-                                _count(overlap, "overlap", optional=True))
+                                _count(overlap, "overlap", optional=True), _flag(constrained, "constrained"))

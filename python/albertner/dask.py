@@ -48,7 +48,7 @@ def get_tagger(model=None, **opts):
 def _split_options(opts):
     """Tagger options apart from per-call ones (aggregation and ignore_labels are both)."""
     unknown = set(opts) - {"aggregation", "aggregation_strategy", "threads", "ignore_labels", "batch_size", "window",
-                           "overlap"}
+                           "overlap", "constrained"}
     if unknown:
         raise TypeError(f"unknown option(s): {', '.join(sorted(unknown))}")
     return dict(opts)
@@ -75,7 +75,7 @@ def _tag_partition(texts, model, opts):
 def tag_bag(bag, model=None, **opts):
     """A dask.bag of texts (str or UTF-8 bytes) → a bag of entity lists, in the same order.
     model: a path, a Tagger (its path and options are used) or None (the bundled model); opts:
-    Tagger options (aggregation, threads, ignore_labels, batch_size, window, overlap)."""
+    Tagger options (aggregation, threads, ignore_labels, batch_size, window, overlap, constrained)."""
     path, base = _model_arg(model)
     base.update(_split_options(opts))
     return bag.map_partitions(_tag_partition, path, base)

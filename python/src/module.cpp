@@ -101,9 +101,10 @@ class PyTagger {
 public:
   PyTagger(const std::string& path, std::optional<std::string> aggregation, std::size_t threads,
            std::optional<std::vector<std::string>> ignore_labels, std::size_t batch_size, std::size_t window,
-           std::optional<std::size_t> overlap)
+           std::optional<std::size_t> overlap, bool constrained)
       : path_(path) {
     albertner::TaggerOptions options;
+    options.constrained = constrained;
     if (aggregation) options.aggregation = parse_aggregation(*aggregation);
     if (ignore_labels) options.ignore_labels = *ignore_labels;
     options.threads = threads;
@@ -126,8 +127,9 @@ public:
 
   /// One text: a list of entity dicts; an iterable of texts: a list of such lists.
   py::object call(const py::object& texts, std::optional<std::string> aggregation,
-                  std::optional<std::vector<std::string>> ignore_labels) const {
+                  std::optional<std::vector<std::string>> ignore_labels, std::optional<bool> constrained) const {
     albertner::CallOptions call;
+    call.constrained = constrained;
     if (aggregation) call.aggregation = parse_aggregation(*aggregation);
     if (ignore_labels) call.ignore_labels = std::move(ignore_labels);
     const bool one = PyUnicode_Check(texts.ptr()) || PyBytes_Check(texts.ptr());
@@ -191,6 +193,7 @@ public:
     d["batch_size"] = o.batch_size;
     d["window"] = o.window;
     d["overlap"] = o.overlap;
+    d["constrained"] = o.constrained;
     return d;
   }
 
@@ -242,7 +245,7 @@ py::dict counts_dict(const albertner::ChunkCounts& c) {
 }
 
 py::dict evaluate(const std::string& model_path, const std::string& data, std::size_t threads, std::size_t batch_size,
-                  std::size_t window, std::optional<std::size_t> overlap) {
+                  std::size_t window, std::optional<std::size_t> overlap, bool constrained) {
   albertner::Result<albertner::ConllScores> scores = Error(errc::internal, "not run");
   std::size_t without_tokens = 0;
   std::string failed_path; // the file an error is about
@@ -271,7 +274,9 @@ py::dict evaluate(const std::string& model_path, const std::string& data, std::s
       auto tagger = albertner::Tagger<float>::from_model(std::move(model), options);
       if (!tagger.ok()) return tagger.error().with_context(model_path);
       failed_path.clear();
-      auto tagged = albertner::predict_conll(*tagger, sentences);
+      albertner::PredictOptions predict;
+      predict.constrained = constrained;
+      auto tagged = albertner::predict_conll(*tagger, sentences, predict);
       if (!tagged.ok()) return tagged.error().with_context(data);
       without_tokens = tagged->words_without_tokens;
       failed_path = data;
@@ -304,11 +309,12 @@ PYBIND11_MODULE(_albertner, m) {
   m.doc() = "albertner's C++ binding; use the albertner package, not this module";
   py::class_<PyTagger>(m, "_Tagger")
       .def(py::init<const std::string&, std::optional<std::string>, std::size_t,
-                    std::optional<std::vector<std::string>>, std::size_t, std::size_t, std::optional<std::size_t>>(),
+                    std::optional<std::vector<std::string>>, std::size_t, std::size_t, std::optional<std::size_t>,
+                    bool>(),
            py::arg("path"), py::arg("aggregation"), py::arg("threads"), py::arg("ignore_labels"), py::arg("batch_size"),
-           py::arg("window"), py::arg("overlap"))
+           py::arg("window"), py::arg("overlap"), py::arg("constrained"))
       .def("__call__", &PyTagger::call, py::arg("texts"), py::arg("aggregation") = py::none(),
-           py::arg("ignore_labels") = py::none())
+           py::arg("ignore_labels") = py::none(), py::arg("constrained") = py::none())
       .def("logits", &PyTagger::logits, py::arg("text"))
       .def("tokens", &PyTagger::tokens, py::arg("text"))
       .def_property_readonly("path", &PyTagger::path)
@@ -319,5 +325,5 @@ PYBIND11_MODULE(_albertner, m) {
         py::arg("weights"));
   m.def("_conll2003_labels", [] { return albertner::conll2003_labels(); });
   m.def("_evaluate", &evaluate, py::arg("model"), py::arg("data"), py::arg("threads"), py::arg("batch_size"),
-        py::arg("window"), py::arg("overlap"));
+        py::arg("window"), py::arg("overlap"), py::arg("constrained"));
 }

@@ -1,6 +1,7 @@
 """The Python API gives what the CLI gives, with Hugging Face's pipeline keys."""
 import json
 import os
+import pickle
 import subprocess
 
 import numpy as np
@@ -110,6 +111,10 @@ def test_evaluate_gives_the_scores_of_albertner_eval(bundled_model, tmp_path):
     for t, c in expected["per_type"].items():
         assert {k: scores["per_type"][t][k] for k in c} == c
     assert 0 < scores["f1"] < 1
+    constrained = albertner.evaluate(bundled_model, data, constrained=True)
+    expected = json.loads(subprocess.run([cli, "eval", bundled_model, "--data", str(data), "--json", "--constrained"],
+                                         capture_output=True, check=True).stdout)
+    assert constrained["f1"] == expected["f1"] and constrained["precision"] == expected["precision"]
 
 
 def test_convert_writes_a_model_the_tagger_opens(tmp_path):
@@ -133,3 +138,26 @@ def test_the_pipelines_aggregation_strategy_keyword_is_accepted(bundled_model, t
     assert tagger(texts, aggregation_strategy="first") == first
     with pytest.raises(TypeError, match="not both"):
         tagger(texts, aggregation="first", aggregation_strategy="max")
+
+
+def test_constrained_decoding_per_tagger_and_per_call_equals_the_clis(bundled_model, tagger, sentences):
+    cli = cli_path()
+    if cli is None:
+        pytest.skip("skipped: the albertner CLI is not built (set ALBERTNER_CLI)")
+    texts = sentences[:300]
+    stdin = "".join(json.dumps({"text": s}) + "\n" for s in texts)
+    run = subprocess.run([cli, "tag", bundled_model, "--constrained", "--input-format", "jsonl", "--format", "jsonl"],
+                         input=stdin.encode(), capture_output=True, check=True)
+    expected = [json.loads(line)["entities"] for line in run.stdout.decode().splitlines()]
+    constrained = albertner.Tagger(bundled_model, constrained=True)
+    assert constrained.options["constrained"] is True and tagger.options["constrained"] is False
+    got = constrained(texts)
+    assert all(same_entities(g, e) for g, e in zip(got, expected))
+    assert tagger(texts, constrained=True) == got  # per call
+    assert constrained(texts, constrained=False) == tagger(texts)
+    assert got != tagger(texts)  # not vacuous: constraining changes some of these sentences
+    with pytest.raises(TypeError):
+        albertner.Tagger(bundled_model, constrained=1)
+    with pytest.raises(TypeError):
+        tagger("x", constrained="yes")
+    assert pickle.loads(pickle.dumps(constrained)).options["constrained"] is True
