@@ -65,6 +65,7 @@ albertner_status to_options(const albertner_options* in, albertner::TaggerOption
   out.threads = o.threads;
   out.batch_size = o.batch_size;
   out.window = o.window;
+  out.constrained = o.constrained != 0;
   return ALBERTNER_OK;
 }
 
@@ -125,6 +126,7 @@ albertner_options albertner_options_default(void) {
   o.threads = 1;
   o.batch_size = 8;
   o.window = 0;
+  o.constrained = 0;
   return o;
 }
 

@@ -126,6 +126,21 @@ TEST_CASE("C API: the bundled model tags like the C++ Tagger, from a path and fr
     total += static_cast<std::size_t>(std::count(want.begin(), want.end(), '\n'));
   }
   CHECK(total >= texts.size()); // the comparison is not of empty lists
+
+  // options.constrained is TaggerOptions::constrained.
+  albertner_options options = albertner_options_default();
+  CHECK(options.constrained == 0);
+  options.constrained = 1;
+  albertner_tagger* constrained = open_bundled(&options);
+  albertner::TaggerOptions cpp_options;
+  cpp_options.constrained = true;
+  auto cpp_constrained = albertner::Tagger<float>::open(model_path, cpp_options);
+  REQUIRE(cpp_constrained.ok());
+  for (const std::string& text : texts) {
+    CAPTURE(text);
+    CHECK(c_entities(constrained, text) == cpp_entities(*cpp_constrained, text));
+  }
+  albertner_close(constrained);
   albertner_close(from_path);
   albertner_close(from_memory);
 }

@@ -66,6 +66,7 @@ typedef struct albertner_options {
   size_t threads;    /**< threads in all for the tagger, a calling one included (1..256); default 1 */
   size_t batch_size; /**< windows run through the encoder together; default 8 */
   size_t window;     /**< positions per window, 0 = the model's limit; default 0 */
+  int constrained;   /**< nonzero: the most probable valid IOB2 labels (Viterbi), not each argmax; default 0 */
 } albertner_options;
 
 /** One entity. Offsets index the text given to albertner_tag; end is exclusive. */
