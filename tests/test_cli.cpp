@@ -1209,13 +1209,15 @@ TEST_CASE("examples/tag.cpp (README's API taste) prints the entities the CLI fin
 }
 
 namespace {
-// The number after "CoNLL-2003 test F1 (gate):" in docs/model-card.md, or -1.
-double model_card_gate() {
+// The number after the line start `label` in docs/model-card.md, or -1.
+double model_card_number(const std::string& label) {
   const std::string card = read_text(std::string(ALBERTNER_SOURCE_DIR) + "/docs/model-card.md");
-  const std::string key = "\nCoNLL-2003 test F1 (gate):";
+  const std::string key = "\n" + label;
   const std::size_t at = card.find(key);
   return at == std::string::npos ? -1 : std::atof(card.c_str() + at + key.size());
 }
+// The bundled model's fp32 test F1 gate.
+double model_card_gate() { return model_card_number("CoNLL-2003 test F1 (gate):"); }
 } // namespace
 
 TEST_CASE(
@@ -1256,16 +1258,6 @@ TEST_CASE(
   CHECK(check_ok({"eval", "--scored", predictions}).out.find(fb1) != std::string::npos);
 }
 
-namespace {
-// The number after "CoNLL-2003 test F1, --constrained (gate):" in docs/model-card.md, or -1.
-double model_card_constrained_gate() {
-  const std::string card = read_text(std::string(ALBERTNER_SOURCE_DIR) + "/docs/model-card.md");
-  const std::string key = "\nCoNLL-2003 test F1, --constrained (gate):";
-  const std::size_t at = card.find(key);
-  return at == std::string::npos ? -1 : std::atof(card.c_str() + at + key.size());
-}
-} // namespace
-
 TEST_CASE(
     "cli eval --constrained: every predicted sentence is valid IOB2, and the bundled model's test F1 equals "
     "the model card's constrained gate") {
@@ -1274,7 +1266,7 @@ TEST_CASE(
   CHECK(scored.status == 2);
   CHECK(scored.err.find("--constrained needs a model run") != std::string::npos);
   if (!albertner_test::have_shared("data/conll2003/test.txt")) return;
-  const double gate = model_card_constrained_gate();
+  const double gate = model_card_number("CoNLL-2003 test F1, --constrained (gate):");
   REQUIRE_MESSAGE(gate > 0, "docs/model-card.md lacks the line 'CoNLL-2003 test F1, --constrained (gate): 0.xxxx'");
   const std::string model = std::string(ALBERTNER_SOURCE_DIR) + "/models/albertner-conll03-small.safetensors";
   const std::string data = albertner_test::shared_path("data/conll2003/test.txt");
