@@ -4,9 +4,9 @@
 // sub-token). Rules in docs/evaluation.md.
 #pragma once
 
-#include "detail/iob2_viterbi.hpp"
 #include "detail/mapped_file.hpp"
 #include "detail/numpy_f32.hpp"
+#include "detail/token_aggregation.hpp"
 #include "detail/utf8.hpp"
 #include "status.hpp"
 #include "tagger.hpp"
@@ -379,22 +379,18 @@ Result<WordTags> predict_word_tags_named(const Tagger<T>& tagger,
                          where(s) + ", word " + std::to_string(w) + ": logit " + std::to_string(j) + " is not finite");
         first_tokens.push_back(k);
       }
-      std::vector<std::size_t> chosen(first_tokens.size(), 0);
-      if (options.constrained) {
-        std::vector<float> probs(first_tokens.size() * L);
-        std::vector<const float*> prob_rows;
-        for (std::size_t i = 0; i < first_tokens.size(); ++i) {
-          softmax_f32(rows.data() + first_tokens[i] * L, L, probs.data() + i * L);
-          prob_rows.push_back(probs.data() + i * L);
+      // Each word's first-token row: its logits (argmax), or its softmax (the constrained path).
+      std::vector<const float*> word_rows;
+      std::vector<float> probs(options.constrained ? first_tokens.size() * L : 0);
+      for (std::size_t i = 0; i < first_tokens.size(); ++i) {
+        const float* row = rows.data() + first_tokens[i] * L;
+        if (options.constrained) {
+          softmax_f32(row, L, probs.data() + i * L);
+          row = probs.data() + i * L;
         }
-        chosen = iob2_viterbi(prob_rows, labels);
-      } else {
-        for (std::size_t i = 0; i < first_tokens.size(); ++i) {
-          const float* row = rows.data() + first_tokens[i] * L;
-          for (std::size_t j = 0; j < L; ++j)
-            if (row[j] > row[chosen[i]]) chosen[i] = j;
-        }
+        word_rows.push_back(row);
       }
+      const std::vector<std::size_t> chosen = choose_labels(word_rows, L, labels, options.constrained);
       for (std::size_t i = 0; i < first_tokens.size(); ++i) {
         const std::size_t w = static_cast<std::size_t>(e.word_ids[first_tokens[i]]);
         tags[w] = labels[chosen[i]];

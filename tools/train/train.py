@@ -586,7 +586,7 @@ def main():
         log["stages"]["export_s"] = round(time.time() - t0, 1)
         log["model_bytes"] = os.path.getsize(a.model_out)
 
-    best_f1, best_state, step, stop = -1.0, None, 0, False
+    best_f1, step, stop = -1.0, 0, False
     recent = []  # the last --average-last epochs' weights
     t_train = time.time()
     model.train()
@@ -629,7 +629,6 @@ def main():
         print(json.dumps(rec_), flush=True)
         if f1 > best_f1:
             best_f1 = f1
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             log["best"] = {"epoch": epoch, "dev_f1": round(f1, 4), "dev_precision": round(prec, 4),
                            "dev_recall": round(rec, 4)}
             export(model)

@@ -67,7 +67,8 @@ inline std::vector<Tagged> token_entities(const std::vector<PreEntity>& pre, std
 
 enum class WordRule { first, average, max };
 
-/// The label scores `aggregate_word` labels the word of tokens [begin, end) from: the first
+/// The label scores the word of tokens [begin, end) is labelled from (transformers'
+/// `aggregate_word`): the first
 /// token's row (first), the row of the token with the highest top score (max: Python's
 /// max(key=...) keeps the first of equal keys), or the mean of the rows (average: nanmean over
 /// axis 0 walks the rows in order per label, no pairwise split across rows).
