@@ -742,30 +742,32 @@ TEST_CASE(
   m.packed_i8 = packed.data();
   m.w_colsum = colsum.data();
   std::string ran = "portable";
-  // Unused where there are no vectorized int8 kernels (aarch64 today).
-  [[maybe_unused]] auto check_kernel = [&](const char* name, auto&& sums) {
+  // Every vectorized int8 kernel this CPU can run, called directly, twice, splitting the columns at
+  // a panel pair as threads do.
+  using Kernel = void (*)(const MatmulF32&, std::int64_t, std::int64_t);
+  std::vector<std::pair<const char*, Kernel>> kernels;
+#if ALBERTNER_X86_KERNELS
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    kernels.emplace_back("avx2", albertner::detail::avx2::matmul_int8);
+  if (albertner::detail::active_int8_kernel() == albertner::Int8Kernel::avx_vnni)
+    kernels.emplace_back("avx_vnni", albertner::detail::avx_vnni::matmul_int8);
+  if (albertner::detail::active_int8_kernel() == albertner::Int8Kernel::avx512_vnni)
+    kernels.emplace_back("avx512_vnni", albertner::detail::avx512::matmul_int8);
+#endif
+#if ALBERTNER_NEON_KERNELS
+  kernels.emplace_back("neon", albertner::detail::neon::matmul_int8);
+  if (albertner::detail::active_int8_kernel() == albertner::Int8Kernel::neon_dotprod)
+    kernels.emplace_back("neon_dotprod", albertner::detail::neon_dot::matmul_int8);
+#endif
+  const std::int64_t panels = (cols + albertner::detail::kPanelWidth - 1) / albertner::detail::kPanelWidth;
+  for (const auto& [name, kernel] : kernels) {
     std::vector<float> out(loop.size(), -1.0f);
     m.c = out.data();
-    sums();
+    kernel(m, 0, 2);
+    kernel(m, 2, panels);
     CHECK_MESSAGE(out == loop, name);
     ran += std::string(", ") + name;
-  };
-#if ALBERTNER_X86_KERNELS
-  const std::int64_t panels = (cols + albertner::detail::kPanelWidth - 1) / albertner::detail::kPanelWidth;
-  // Two calls that split the columns at a panel pair, as threads do.
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    check_kernel("avx2", [&] {
-      albertner::detail::avx2::matmul_int8<false>(m, 0, 2);
-      albertner::detail::avx2::matmul_int8<false>(m, 2, panels);
-    });
-  if (albertner::detail::active_int8_kernel() == albertner::Int8Kernel::avx_vnni)
-    check_kernel("avx_vnni", [&] {
-      albertner::detail::avx2::matmul_int8<true>(m, 0, 2);
-      albertner::detail::avx2::matmul_int8<true>(m, 2, panels);
-    });
-  if (albertner::detail::active_int8_kernel() == albertner::Int8Kernel::avx512_vnni)
-    check_kernel("avx512_vnni", [&] { albertner::detail::matmul(m); });
-#endif
+  }
   MESSAGE("int8 kernels checked against the loop: " << ran);
 }
 

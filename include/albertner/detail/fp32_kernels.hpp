@@ -1,14 +1,13 @@
 // fp32 building blocks of the encoder: the matrix product with its epilogue, softmax rows and
 // multi-head self-attention over row-major [tokens, features] activations. Each entry point runs
-// the AVX-512 kernel when the CPU has it (detail/isa.hpp), else the AVX2 one where it has that,
-// else the portable Eigen code; int8 products run on the int8 kernel the CPU has (AVX-512 VNNI,
-// AVX-VNNI, AVX2 or a loop).
+// the vectorized kernel of the instruction set the CPU has (detail/isa.hpp; AVX-512, AVX2 or
+// NEON, all from the one source kernels/ops.hpp), else the portable Eigen code; int8 products run
+// on the int8 kernel the CPU has (AVX-512 VNNI, AVX-VNNI, AVX2, NEON with or without SDOT, or a loop).
 #pragma once
 
 #include "activations.hpp"
-#include "avx2_kernels.hpp"
-#include "avx512_kernels.hpp"
 #include "isa.hpp"
+#include "kernels/simd.hpp"
 #include "matmul_f32.hpp"
 
 #include <Eigen/Core>
@@ -96,20 +95,38 @@ inline void matmul_portable_int8(const MatmulF32& m, std::int64_t n_begin, std::
 /// Columns [n_begin, n_end) of m (see MatmulF32); several calls may split one product between
 /// threads at multiples of kPanelWidth.
 inline void matmul(const MatmulF32& m, std::int64_t n_begin, std::int64_t n_end) {
-#if ALBERTNER_X86_KERNELS
-  using avx512::Dot;
-  const std::int64_t p_begin = n_begin / kPanelWidth, p_end = (n_end + kPanelWidth - 1) / kPanelWidth;
+  [[maybe_unused]] const std::int64_t p_begin = n_begin / kPanelWidth,
+                                      p_end = (n_end + kPanelWidth - 1) / kPanelWidth;
   if (m.packed_i8) {
-    if (active_int8_kernel() == Int8Kernel::avx512_vnni) return avx512::matmul<Dot::int8>(m, p_begin, p_end);
-    if (active_int8_kernel() == Int8Kernel::avx_vnni) return avx2::matmul_int8<true>(m, p_begin, p_end);
-    return avx2::matmul_int8<false>(m, p_begin, p_end);
-  }
-  if (m.packed_bf16) return avx512::matmul<Dot::bf16>(m, p_begin, p_end);
-  if (m.packed) {
-    if (avx512_kernels()) return avx512::matmul<Dot::f32>(m, p_begin, p_end);
-    return avx2::matmul_f32(m, p_begin, p_end);
-  }
+    switch (active_int8_kernel()) {
+#if ALBERTNER_X86_KERNELS
+    case Int8Kernel::avx512_vnni: return avx512::matmul_int8(m, p_begin, p_end);
+    case Int8Kernel::avx_vnni: return avx_vnni::matmul_int8(m, p_begin, p_end);
+    case Int8Kernel::avx2: return avx2::matmul_int8(m, p_begin, p_end);
 #endif
+#if ALBERTNER_NEON_KERNELS
+    case Int8Kernel::neon_dotprod: return neon_dot::matmul_int8(m, p_begin, p_end);
+    case Int8Kernel::neon: return neon::matmul_int8(m, p_begin, p_end);
+#endif
+    default: break; // packed only where a kernel above runs
+    }
+  }
+#if ALBERTNER_X86_KERNELS
+  if (m.packed_bf16) return avx512::matmul_bf16(m, p_begin, p_end);
+#endif
+  if (m.packed) {
+    switch (active_kernel_isa()) {
+#if ALBERTNER_X86_KERNELS
+    case KernelIsa::avx512_bf16:
+    case KernelIsa::avx512: return avx512::matmul_f32(m, p_begin, p_end);
+    case KernelIsa::avx2: return avx2::matmul_f32(m, p_begin, p_end);
+#endif
+#if ALBERTNER_NEON_KERNELS
+    case KernelIsa::neon: return neon::matmul_f32(m, p_begin, p_end);
+#endif
+    default: break;
+    }
+  }
   if (m.w_i8) return matmul_portable_int8(m, n_begin, n_end);
   matmul_portable(m, n_begin, n_end);
 }
@@ -122,7 +139,7 @@ inline void matmul(const MatmulF32& m) { matmul(m, 0, m.cols); }
 inline void round_rows_bf16(const float* a, std::int64_t rows, std::int64_t cols, std::int64_t lda, std::uint16_t* out,
                             std::int64_t ld) {
 #if ALBERTNER_X86_KERNELS
-  avx512::round_rows_bf16(a, rows, cols, lda, out, ld);
+  VecAvx512::round_rows_bf16(a, rows, cols, lda, out, ld);
 #else
   for (std::int64_t r = 0; r < rows; ++r)
     for (std::int64_t c = 0; c < ld; ++c) out[r * ld + c] = c < cols ? bf16_from_f32(a[r * lda + c]) : 0;
@@ -151,13 +168,20 @@ inline void quantize_rows_u8_portable(const float* a, std::int64_t rows, std::in
   }
 }
 
-/// quantize_rows_u8_portable, vectorized where the AVX-512 or AVX2 kernels run (the same bytes).
+/// quantize_rows_u8_portable, vectorized where a vectorized kernel runs (the same bytes).
 inline void quantize_rows_u8(const float* a, std::int64_t rows, std::int64_t cols, std::int64_t lda, std::uint8_t* out,
                              std::int64_t ld, float* scales) {
+  switch (active_kernel_isa()) {
 #if ALBERTNER_X86_KERNELS
-  if (avx512_kernels()) return avx512::quantize_rows_u8(a, rows, cols, lda, out, ld, scales);
-  if (packed_kernels()) return avx2::quantize_rows_u8(a, rows, cols, lda, out, ld, scales);
+  case KernelIsa::avx512_bf16:
+  case KernelIsa::avx512: return avx512::quantize_rows_u8(a, rows, cols, lda, out, ld, scales);
+  case KernelIsa::avx2: return avx2::quantize_rows_u8(a, rows, cols, lda, out, ld, scales);
 #endif
+#if ALBERTNER_NEON_KERNELS
+  case KernelIsa::neon: return neon::quantize_rows_u8(a, rows, cols, lda, out, ld, scales);
+#endif
+  default: break;
+  }
   quantize_rows_u8_portable(a, rows, cols, lda, out, ld, scales);
 }
 
@@ -210,10 +234,17 @@ inline std::pair<std::int64_t, std::int64_t> column_share(std::int64_t cols, std
 
 /// Each row of x ([rows, cols], leading dimension ld) becomes exp(v - max) / sum, as torch's softmax.
 inline void softmax_rows(float* x, std::int64_t rows, std::int64_t cols, std::int64_t ld) {
+  switch (active_kernel_isa()) {
 #if ALBERTNER_X86_KERNELS
-  if (avx512_kernels()) return avx512::softmax_rows(x, rows, cols, ld);
-  if (packed_kernels()) return avx2::softmax_rows(x, rows, cols, ld);
+  case KernelIsa::avx512_bf16:
+  case KernelIsa::avx512: return avx512::softmax_rows(x, rows, cols, ld);
+  case KernelIsa::avx2: return avx2::softmax_rows(x, rows, cols, ld);
 #endif
+#if ALBERTNER_NEON_KERNELS
+  case KernelIsa::neon: return neon::softmax_rows(x, rows, cols, ld);
+#endif
+  default: break;
+  }
   for (std::int64_t r = 0; r < rows; ++r) {
     Eigen::Map<Eigen::ArrayXf> row(x + r * ld, cols);
     row = (row - row.maxCoeff()).exp();

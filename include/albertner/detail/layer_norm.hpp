@@ -1,9 +1,8 @@
 // LayerNorm over the last dimension, as torch.nn.LayerNorm computes it at inference.
 #pragma once
 
-#include "avx2_kernels.hpp"
-#include "avx512_kernels.hpp"
 #include "isa.hpp"
+#include "kernels/simd.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -34,14 +33,21 @@ inline void layer_norm_rows_portable(float* x, std::int64_t rows, std::int64_t c
   }
 }
 
-/// Dispatches to the AVX-512 or AVX2 kernel (same math, moments in double 8 or 4 lanes at a time)
-/// where present.
+/// Dispatches to the vectorized kernel where one runs (same math, moments in double as many lanes
+/// at a time as the instruction set's vector holds: 8 for AVX-512, 4 for AVX2, 2 for NEON).
 inline void layer_norm_rows(float* x, std::int64_t rows, std::int64_t cols, const float* gamma, const float* beta,
                             double eps) noexcept {
+  switch (active_kernel_isa()) {
 #if ALBERTNER_X86_KERNELS
-  if (avx512_kernels()) return avx512::layer_norm_rows(x, rows, cols, gamma, beta, eps);
-  if (packed_kernels()) return avx2::layer_norm_rows(x, rows, cols, gamma, beta, eps);
+  case KernelIsa::avx512_bf16:
+  case KernelIsa::avx512: return avx512::layer_norm_rows(x, rows, cols, gamma, beta, eps);
+  case KernelIsa::avx2: return avx2::layer_norm_rows(x, rows, cols, gamma, beta, eps);
 #endif
+#if ALBERTNER_NEON_KERNELS
+  case KernelIsa::neon: return neon::layer_norm_rows(x, rows, cols, gamma, beta, eps);
+#endif
+  default: break;
+  }
   layer_norm_rows_portable(x, rows, cols, gamma, beta, eps);
 }
 
