@@ -6,6 +6,7 @@
 #include "detail/activations.hpp"
 #include "detail/fp32_kernels.hpp"
 #include "detail/layer_norm.hpp"
+#include "detail/scratch.hpp"
 #include "detail/weight_binding.hpp"
 #include "detail/worker_pool.hpp"
 #include "status.hpp"
@@ -20,6 +21,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -93,9 +95,10 @@ class Tagger;
 template <>
 class Encoder<float> {
 public:
-  /// Scratch memory and threads for forward(). Buffers grow to the largest shape seen and are
+  /// Scratch memory and threads for forward(). Its arrays grow to the largest shape seen and are
   /// never shrunk, so repeated calls with the same or smaller batch and seq_len allocate nothing;
-  /// reserve() grows them ahead of the first call.
+  /// reserve() grows them ahead of the first call. Or they live in one buffer the caller owns
+  /// (Encoder::use_buffer): then no pass allocates, and a pass that does not fit is an error.
   class Workspace {
   public:
     /// forward() with this workspace runs on `threads` threads, the calling one included (1 by
@@ -116,19 +119,37 @@ public:
     /// at a time; a pass that finds them busy runs on its calling thread alone.
     void share_threads_with(const Workspace& other) { pool_ = other.pool_; }
     std::size_t threads() const noexcept { return pool_ ? pool_->threads() : 1; }
-    /// Bytes of scratch held now.
+    /// Bytes of scratch held now; with a caller's buffer, the bytes of it that the last pass used
+    /// (alignment padding aside).
     std::size_t bytes() const noexcept {
       std::size_t n = lengths_.size() * sizeof(std::int64_t) + rounded_.size() * sizeof(std::uint16_t) +
                       quantized_.size() + row_scales_.size() * sizeof(float);
-      for (const std::vector<float>* v : buffers()) n += v->size() * sizeof(float);
+      for (const detail::ScratchArray<float>* v : buffers()) n += v->size() * sizeof(float);
       return n;
+    }
+    /// The caller's buffer given to Encoder::use_buffer (nullptr: the workspace owns its scratch).
+    const void* buffer() const noexcept { return buffer_; }
+    std::size_t buffer_bytes() const noexcept { return buffer_bytes_; }
+    /// Forgets the caller's buffer (which may then be freed): the next pass grows scratch of the
+    /// workspace's own again, allocating.
+    void drop_buffer() noexcept {
+      buffer_ = nullptr;
+      buffer_bytes_ = 0;
+      for (detail::ScratchArray<float>* v : buffers()) v->clear();
+      rounded_.clear();
+      quantized_.clear();
+      row_scales_.clear();
+      lengths_.clear();
     }
 
   private:
     friend class Encoder<float>;
     template <class>
     friend class Tagger; // shares one pool among the workspaces of its calls
-    std::array<const std::vector<float>*, 8> buffers() const {
+    std::array<const detail::ScratchArray<float>*, 8> buffers() const {
+      return {&embedded_, &hidden_, &layer_, &attention_, &scores_, &key_bias_, &operands_, &logits_};
+    }
+    std::array<detail::ScratchArray<float>*, 8> buffers() {
       return {&embedded_, &hidden_, &layer_, &attention_, &scores_, &key_bias_, &operands_, &logits_};
     }
     /// Runs a parallel step: through the pool when there is one, else every part on the caller.
@@ -139,11 +160,15 @@ public:
     std::shared_ptr<detail::WorkerPool> pool_; ///< null: the calling thread alone
     // layer_ holds query, key, value and context [rows, H] one after another until the attention
     // output is in attention_, then the FFN's intermediate [rows, I]: rows * max(4H, I) floats.
-    std::vector<float> embedded_, hidden_, layer_, attention_, scores_, key_bias_, operands_, logits_;
-    std::vector<std::uint16_t> rounded_;  ///< a product's left-hand side in bf16 (bf16 weights only)
-    std::vector<std::uint8_t> quantized_; ///< a product's left-hand side in int8 + 128 (int8 weights only)
-    std::vector<float> row_scales_;       ///< and its scale per row
-    std::vector<std::int64_t> lengths_;   ///< rows computed per sequence
+    // Each array owns its storage, or (buffer_ set) points into the caller's buffer, cut anew for
+    // each pass's shape in this order, each part kScratchAlignment-aligned.
+    detail::ScratchArray<float> embedded_, hidden_, layer_, attention_, scores_, key_bias_, operands_, logits_;
+    detail::ScratchArray<std::uint16_t> rounded_;  ///< a product's left-hand side in bf16 (bf16 weights only)
+    detail::ScratchArray<std::uint8_t> quantized_; ///< a product's left-hand side in int8 + 128 (int8 weights only)
+    detail::ScratchArray<float> row_scales_;       ///< and its scale per row
+    detail::ScratchArray<std::int64_t> lengths_;   ///< rows computed per sequence
+    unsigned char* buffer_ = nullptr;              ///< the caller's (use_buffer); not owned
+    std::size_t buffer_bytes_ = 0;
   };
 
   /// Binds every weight of `config` by its Hugging Face state_dict name through `lookup`, a
@@ -195,17 +220,41 @@ public:
   /// threads: what Workspace::bytes() reports after that call, known before it.
   std::size_t workspace_bytes(std::int64_t batch, std::int64_t seq_len, std::size_t threads = 1) const noexcept {
     std::size_t n = 0;
-    for (std::int64_t floats : buffer_sizes(batch, seq_len, threads)) n += static_cast<std::size_t>(floats);
-    return n * sizeof(float) + static_cast<std::size_t>(batch) * sizeof(std::int64_t) +
-           static_cast<std::size_t>(rounded_size(batch, seq_len)) * sizeof(std::uint16_t) +
-           static_cast<std::size_t>(quantized_size(batch, seq_len)) +
-           static_cast<std::size_t>(row_scales_size(batch, seq_len)) * sizeof(float);
+    for (std::size_t bytes : array_bytes(batch, seq_len, threads)) n = detail::saturating_add(n, bytes);
+    return n;
+  }
+
+  /// Bytes of a caller's buffer (use_buffer) in which forward() runs on [batch, seq_len] and every
+  /// smaller shape with `threads` threads: workspace_bytes with each of the workspace's 12 arrays
+  /// rounded up to 64 bytes, plus 63 for aligning a buffer that starts anywhere.
+  std::size_t workspace_buffer_bytes(std::int64_t batch, std::int64_t seq_len, std::size_t threads = 1) const noexcept {
+    std::size_t n = detail::kScratchAlignment - 1;
+    for (std::size_t bytes : array_bytes(batch, seq_len, threads))
+      n = detail::saturating_add(n, detail::scratch_round_up(bytes));
+    return n;
   }
 
   /// Grows `workspace` for [batch, seq_len] with its current threads now, so that the first
-  /// forward() of that shape allocates nothing. Errors: errc::invalid_input for shapes forward()
-  /// would refuse.
+  /// forward() of that shape allocates nothing; on a workspace with a caller's buffer, checks that
+  /// the shape fits it. Errors: errc::invalid_input for shapes forward() would refuse, or that
+  /// do not fit the buffer.
   Status reserve(Workspace& workspace, std::int64_t batch, std::int64_t seq_len) const;
+
+  /// Makes `workspace` keep all its scratch in the `bytes` bytes at `data`, which the caller owns:
+  /// keep them alive, and touch them not, while the workspace may run a pass (until drop_buffer, a
+  /// later use_buffer or its destruction). The scratch it held is freed. From then on no pass
+  /// allocates scratch: each cuts its arrays for its shape out of the buffer (each part aligned to
+  /// 64 bytes, whatever `data`'s alignment), and a pass whose
+  /// workspace_buffer_bytes(batch, seq_len, workspace.threads()) exceeds `bytes` returns
+  /// errc::invalid_input, naming both, without writing to the buffer. `bytes` must be at least
+  /// workspace_buffer_bytes(max_batch, max_len, workspace.threads()), so that every shape up to
+  /// [max_batch, max_len] fits (set threads first). The results of forward() point into the
+  /// buffer. A copy of the workspace uses the same buffer: run passes on one of them at a time.
+  /// The portable (Eigen) kernels still allocate inside their products (see docs/design.md).
+  /// Errors: errc::invalid_input for a null `data`, a shape forward() would refuse, or too few
+  /// bytes (the needed and given counts in the message); the workspace is unchanged then.
+  Status use_buffer(Workspace& workspace, void* data, std::size_t bytes, std::int64_t max_batch,
+                    std::int64_t max_len) const;
 
 private:
   struct Layer {
@@ -218,6 +267,19 @@ private:
   /// Floats of each Workspace buffer, in Workspace::buffers() order.
   std::array<std::int64_t, 8> buffer_sizes(std::int64_t batch, std::int64_t seq_len,
                                            std::size_t threads) const noexcept;
+  /// Bytes of every Workspace array, in the order they are cut from a caller's buffer: the eight
+  /// of Workspace::buffers(), rounded_, quantized_, row_scales_, lengths_.
+  std::array<std::size_t, 12> array_bytes(std::int64_t batch, std::int64_t seq_len,
+                                          std::size_t threads) const noexcept {
+    std::array<std::size_t, 12> bytes{};
+    const std::array<std::int64_t, 8> floats = buffer_sizes(batch, seq_len, threads);
+    for (std::size_t i = 0; i < floats.size(); ++i) bytes[i] = static_cast<std::size_t>(floats[i]) * sizeof(float);
+    bytes[8] = static_cast<std::size_t>(rounded_size(batch, seq_len)) * sizeof(std::uint16_t);
+    bytes[9] = static_cast<std::size_t>(quantized_size(batch, seq_len));
+    bytes[10] = static_cast<std::size_t>(row_scales_size(batch, seq_len)) * sizeof(float);
+    bytes[11] = static_cast<std::size_t>(batch) * sizeof(std::int64_t);
+    return bytes;
+  }
   /// bf16 values of Workspace::rounded_: 0 unless some product has packed_bf16 weights.
   std::int64_t rounded_size(std::int64_t batch, std::int64_t seq_len) const noexcept {
     return bf16_products_ ? batch * seq_len * ((widest_depth() + 1) / 2 * 2) : 0;
@@ -234,7 +296,9 @@ private:
   std::int64_t widest_depth() const noexcept {
     return std::max({config_.embedding_size, config_.hidden_size, config_.intermediate_size});
   }
-  void grow(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const;
+  /// Makes `ws`'s arrays hold [batch, seq_len]: grown, or cut from the caller's buffer (an error
+  /// when the shape does not fit it).
+  Status grow(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const;
   struct Pass; // one forward pass's shapes and buffers, shared with the worker threads
 
   Encoder() = default;
@@ -253,8 +317,9 @@ private:
         for (auto* d : {&l.query, &l.key, &l.value, &l.dense, &l.ffn, &l.ffn_output}) f(*d);
     f(self.classifier_);
   }
+  Status check_shape(std::int64_t batch, std::int64_t seq_len) const;
   Status check_input(const EncoderInput& input) const;
-  Pass begin(const EncoderInput& input, Workspace& ws) const;
+  Result<Pass> begin(const EncoderInput& input, Workspace& ws) const;
   void embed(const EncoderInput& input, Pass& pass) const;
   void run_layer_step(const Layer& layer, Step step, Pass& pass) const;
   /// Any step; those inside the loop with the first iteration's group (its first inner layer for
@@ -425,19 +490,24 @@ Status Encoder<float>::pack_weights(Release& release) {
   return ok_status();
 }
 
-inline Status Encoder<float>::check_input(const EncoderInput& in) const {
-  if (in.batch < 1) return Error(errc::invalid_input, "batch = " + std::to_string(in.batch) + " must be at least 1");
-  if (in.seq_len < 1 || in.seq_len > config_.max_position_embeddings)
-    return Error(errc::invalid_input, "seq_len = " + std::to_string(in.seq_len) + " is out of range [1, " +
+inline Status Encoder<float>::check_shape(std::int64_t batch, std::int64_t seq_len) const {
+  if (batch < 1) return Error(errc::invalid_input, "batch = " + std::to_string(batch) + " must be at least 1");
+  if (seq_len < 1 || seq_len > config_.max_position_embeddings)
+    return Error(errc::invalid_input, "seq_len = " + std::to_string(seq_len) + " is out of range [1, " +
                                           std::to_string(config_.max_position_embeddings) +
                                           "] (max_position_embeddings)");
-  if (!in.input_ids) return Error(errc::invalid_input, "input_ids is null");
   // Keeps every buffer size representable; such a batch could not be allocated anyway.
-  const std::int64_t widest = std::max(
-      {config_.embedding_size, config_.hidden_size, config_.intermediate_size, config_.num_labels(), in.seq_len});
-  if (in.batch > std::numeric_limits<std::int64_t>::max() / 8 / widest / in.seq_len)
-    return Error(errc::invalid_input, "batch = " + std::to_string(in.batch) +
-                                          " with seq_len = " + std::to_string(in.seq_len) + " is too large");
+  const std::int64_t widest =
+      std::max({config_.embedding_size, config_.hidden_size, config_.intermediate_size, config_.num_labels(), seq_len});
+  if (batch > std::numeric_limits<std::int64_t>::max() / 8 / widest / seq_len)
+    return Error(errc::invalid_input,
+                 "batch = " + std::to_string(batch) + " with seq_len = " + std::to_string(seq_len) + " is too large");
+  return ok_status();
+}
+
+inline Status Encoder<float>::check_input(const EncoderInput& in) const {
+  ALBERTNER_CHECK(check_shape(in.batch, in.seq_len));
+  if (!in.input_ids) return Error(errc::invalid_input, "input_ids is null");
   struct Check {
     const char* name;
     const std::int64_t* values;
@@ -475,30 +545,60 @@ inline std::array<std::int64_t, 8> Encoder<float>::buffer_sizes(std::int64_t B, 
           rows * config_.num_labels()};
 }
 
-inline void Encoder<float>::grow(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const {
+inline Status Encoder<float>::grow(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const {
+  if (ws.buffer_) {
+    const std::size_t needed = workspace_buffer_bytes(batch, seq_len, ws.threads());
+    if (needed > ws.buffer_bytes_)
+      return Error(errc::invalid_input,
+                   "workspace buffer: batch = " + std::to_string(batch) + " with seq_len = " + std::to_string(seq_len) +
+                       " on " + std::to_string(ws.threads()) + " thread(s) needs " + std::to_string(needed) +
+                       " bytes (workspace_buffer_bytes), the buffer given to use_buffer has " +
+                       std::to_string(ws.buffer_bytes_));
+    const std::array<std::size_t, 12> bytes = array_bytes(batch, seq_len, ws.threads());
+    const auto start = reinterpret_cast<std::uintptr_t>(ws.buffer_);
+    unsigned char* at = ws.buffer_ + (detail::scratch_round_up(start) - start);
+    std::size_t k = 0;
+    auto cut = [&](auto& array) {
+      using Element = std::remove_pointer_t<decltype(array.data())>;
+      array.lend(reinterpret_cast<Element*>(at), bytes[k] / sizeof(Element));
+      at += detail::scratch_round_up(bytes[k++]);
+    };
+    for (detail::ScratchArray<float>* v : ws.buffers()) cut(*v);
+    cut(ws.rounded_);
+    cut(ws.quantized_);
+    cut(ws.row_scales_);
+    cut(ws.lengths_);
+    return ok_status();
+  }
   const std::array<std::int64_t, 8> sizes = buffer_sizes(batch, seq_len, ws.threads());
-  const auto rounded = static_cast<std::size_t>(rounded_size(batch, seq_len));
-  if (ws.rounded_.size() < rounded) ws.rounded_.resize(rounded);
-  const auto quantized = static_cast<std::size_t>(quantized_size(batch, seq_len));
-  if (ws.quantized_.size() < quantized) ws.quantized_.resize(quantized);
-  const auto scales = static_cast<std::size_t>(row_scales_size(batch, seq_len));
-  if (ws.row_scales_.size() < scales) ws.row_scales_.resize(scales);
-  std::vector<float>* buffers[] = {&ws.embedded_, &ws.hidden_,   &ws.layer_,    &ws.attention_,
-                                   &ws.scores_,   &ws.key_bias_, &ws.operands_, &ws.logits_};
-  for (std::size_t i = 0; i < sizes.size(); ++i)
-    if (buffers[i]->size() < static_cast<std::size_t>(sizes[i])) buffers[i]->resize(static_cast<std::size_t>(sizes[i]));
-  if (ws.lengths_.size() < static_cast<std::size_t>(batch)) ws.lengths_.resize(static_cast<std::size_t>(batch));
+  ws.rounded_.grow(static_cast<std::size_t>(rounded_size(batch, seq_len)));
+  ws.quantized_.grow(static_cast<std::size_t>(quantized_size(batch, seq_len)));
+  ws.row_scales_.grow(static_cast<std::size_t>(row_scales_size(batch, seq_len)));
+  const std::array<detail::ScratchArray<float>*, 8> buffers = ws.buffers();
+  for (std::size_t i = 0; i < sizes.size(); ++i) buffers[i]->grow(static_cast<std::size_t>(sizes[i]));
+  ws.lengths_.grow(static_cast<std::size_t>(batch));
+  return ok_status();
 }
 
 inline Status Encoder<float>::reserve(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const {
-  std::vector<std::int64_t> ids(
-      static_cast<std::size_t>(std::max<std::int64_t>(0, batch) * std::max<std::int64_t>(0, seq_len)));
-  EncoderInput input;
-  input.batch = batch;
-  input.seq_len = seq_len;
-  input.input_ids = ids.data();
-  ALBERTNER_CHECK(check_input(input));
-  grow(ws, batch, seq_len);
+  ALBERTNER_CHECK(check_shape(batch, seq_len));
+  return grow(ws, batch, seq_len);
+}
+
+inline Status Encoder<float>::use_buffer(Workspace& ws, void* data, std::size_t bytes, std::int64_t max_batch,
+                                         std::int64_t max_len) const {
+  if (!data) return Error(errc::invalid_input, "use_buffer: the workspace buffer is null");
+  Status shape = check_shape(max_batch, max_len);
+  if (!shape.ok()) return shape.error().with_context("use_buffer");
+  const std::size_t needed = workspace_buffer_bytes(max_batch, max_len, ws.threads());
+  if (bytes < needed)
+    return Error(errc::invalid_input, "use_buffer: batch = " + std::to_string(max_batch) +
+                                          " with seq_len = " + std::to_string(max_len) + " on " +
+                                          std::to_string(ws.threads()) + " thread(s) needs " + std::to_string(needed) +
+                                          " bytes (workspace_buffer_bytes), the buffer has " + std::to_string(bytes));
+  ws.drop_buffer(); // frees the scratch the workspace owned
+  ws.buffer_ = static_cast<unsigned char*>(data);
+  ws.buffer_bytes_ = bytes;
   return ok_status();
 }
 
@@ -671,8 +771,8 @@ inline void Encoder<float>::run_layer_step(const Layer& layer, Step step, Pass& 
   }
 }
 
-inline typename Encoder<float>::Pass Encoder<float>::begin(const EncoderInput& input, Workspace& ws) const {
-  grow(ws, input.batch, input.seq_len);
+inline Result<typename Encoder<float>::Pass> Encoder<float>::begin(const EncoderInput& input, Workspace& ws) const {
+  ALBERTNER_CHECK(grow(ws, input.batch, input.seq_len));
   Pass pass;
   pass.encoder = this;
   pass.ws = &ws;
@@ -684,7 +784,7 @@ inline typename Encoder<float>::Pass Encoder<float>::begin(const EncoderInput& i
     for (std::int64_t b = 0; b < input.batch; ++b) {
       std::int64_t length = input.seq_len;
       while (length > 0 && input.attention_mask[b * input.seq_len + length - 1] == 0) --length;
-      ws.lengths_[static_cast<std::size_t>(b)] = length;
+      ws.lengths_.data()[b] = length;
       padded = padded || length < input.seq_len;
     }
     if (padded) pass.lengths = ws.lengths_.data();
@@ -747,7 +847,7 @@ inline void Encoder<float>::run_pass_step(Step step, const EncoderInput& input, 
 
 inline Status Encoder<float>::run_step(Step step, const EncoderInput& input, Workspace& ws) const {
   ALBERTNER_CHECK(check_input(input));
-  Pass pass = begin(input, ws);
+  ALBERTNER_TRY(Pass pass, begin(input, ws));
   run_pass_step(step, input, pass);
   return ok_status();
 }
@@ -755,7 +855,7 @@ inline Status Encoder<float>::run_step(Step step, const EncoderInput& input, Wor
 inline Result<EncoderOutput> Encoder<float>::forward(const EncoderInput& input, Workspace& ws,
                                                      StageObserver observer) const {
   ALBERTNER_CHECK(check_input(input));
-  Pass pass = begin(input, ws);
+  ALBERTNER_TRY(Pass pass, begin(input, ws));
   auto observe = [&](Stage stage, std::int64_t index, const float* data, std::int64_t cols) {
     if (observer.callback) observer.callback(observer.user, stage, index, data, pass.rows, cols);
   };

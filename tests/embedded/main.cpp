@@ -84,6 +84,26 @@ void tag_from_memory(const char* path) {
          "the workspace of a full window is known before the first call and reserve() takes exactly it");
   std::printf("      (encoder workspace for one %lld-position window: %zu bytes; %s kernels)\n",
               static_cast<long long>(positions), need, albertner::kernel_isa_name(albertner::kernel_isa()));
+  // Or the product owns that memory: one buffer (here a vector; a static array would do) holds
+  // all of a workspace's scratch, and a pass that does not fit is an error, not an allocation.
+  std::vector<unsigned char> budget(encoder.workspace_buffer_bytes(1, positions));
+  albertner::Encoder<float>::Workspace lent;
+  expect(encoder.use_buffer(lent, budget.data(), budget.size(), 1, positions).ok(),
+         "use_buffer takes a buffer of workspace_buffer_bytes for a full window");
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(2 * positions), 1);
+  albertner::EncoderInput in;
+  in.batch = 1;
+  in.seq_len = positions;
+  in.input_ids = ids.data();
+  auto mine = encoder.forward(in, workspace);
+  auto theirs = encoder.forward(in, lent);
+  const std::size_t logits = static_cast<std::size_t>(positions * encoder.config().num_labels()) * sizeof(float);
+  expect(mine.ok() && theirs.ok() && std::memcmp(mine.value().logits, theirs.value().logits, logits) == 0,
+         "a pass in the caller's buffer gives the logits of a workspace that owns its scratch");
+  in.batch = 2;
+  auto too_big = encoder.forward(in, lent);
+  expect(!too_big.ok() && too_big.error().code() == albertner::errc::invalid_input,
+         "a pass too big for the caller's buffer is errc::invalid_input");
   const std::string text = "Peter Blackburn of the European Commission spoke in Brussels on Thursday.";
   auto entities = tagger.value().tag(text);
   expect(entities.ok(), "a sentence is tagged");
