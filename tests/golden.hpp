@@ -8,8 +8,8 @@
 
 #include <albertner/config.hpp>
 #include <albertner/converter.hpp>
-#include <albertner/detail/json.hpp>
 #include <albertner/encoder.hpp>
+#include <albertner/json.hpp>
 #include <albertner/safetensors.hpp>
 
 #include <algorithm>
@@ -39,7 +39,7 @@ inline std::string read_text(const std::string& path) {
 }
 
 inline albertner::Result<albertner::ModelConfig> config_from_text(const std::string& text) {
-  ALBERTNER_TRY(albertner::detail::Json json, albertner::detail::parse_json(text));
+  ALBERTNER_TRY(albertner::Json json, albertner::parse_json(text));
   return albertner::model_config_from_hf_json(json);
 }
 
@@ -110,9 +110,9 @@ inline std::map<std::string, double> check_golden(const std::string& name, const
   const std::string dir = "golden/" + fixture + "/";
   auto expected = albertner::SafeTensors::open(shared_path(dir + "expected.safetensors"));
   REQUIRE_MESSAGE(expected.ok(), (expected.ok() ? "" : expected.error().what()));
-  auto cases_json = albertner::detail::parse_json(read_text(shared_path(dir + "cases.json")));
+  auto cases_json = albertner::parse_json(read_text(shared_path(dir + "cases.json")));
   REQUIRE(cases_json.ok());
-  const albertner::detail::Json* cases = cases_json->find("cases");
+  const albertner::Json* cases = cases_json->find("cases");
   REQUIRE((cases && cases->is_array() && cases->size() > 0));
   const albertner::ModelConfig& config = encoder.config();
 

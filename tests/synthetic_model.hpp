@@ -8,6 +8,7 @@
 #include <albertner/config.hpp>
 #include <albertner/model.hpp>
 #include <albertner/safetensors.hpp>
+#include <albertner/safetensors_writer.hpp>
 
 #include <cstdint>
 #include <cstring>

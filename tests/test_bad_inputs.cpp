@@ -101,7 +101,7 @@ TaggerOptions small_options() {
 
 /// A Hugging Face folder under scratch(): config.json from `config` (as JSON, edited by the
 /// caller), model.safetensors from `tensors`, the hand-made spiece.model.
-std::string hf_folder(const std::string& name, const detail::Json& config,
+std::string hf_folder(const std::string& name, const albertner::Json& config,
                       const std::vector<SyntheticTensor>& tensors) {
   const std::string dir = scratch() + "/" + name;
   ::mkdir(dir.c_str(), 0755);
@@ -118,12 +118,12 @@ std::string hf_folder(const std::string& name, const detail::Json& config,
 Result<ConvertReport> convert(const std::string& dir) { return convert_hf_checkpoint(dir, dir + "/out.safetensors"); }
 
 /// config.json for the small config with one field replaced.
-detail::Json small_config_json() { return model_config_to_json(albertner_test::small_config(22)); }
-detail::Json with(detail::Json j, const std::string& key, detail::Json value) {
+albertner::Json small_config_json() { return model_config_to_json(albertner_test::small_config(22)); }
+albertner::Json with(albertner::Json j, const std::string& key, albertner::Json value) {
   j.set(key, std::move(value));
   return j;
 }
-detail::Json integer(std::int64_t v) { return detail::Json::make_number(static_cast<double>(v), true, v); }
+albertner::Json integer(std::int64_t v) { return albertner::Json::make_number(static_cast<double>(v), true, v); }
 
 /// The weights of the small config with `value` at flat `index` of tensor `name`.
 std::vector<SyntheticTensor> weights_with(const std::string& name, std::size_t index, float value) {
@@ -242,17 +242,17 @@ TEST_CASE("bad input: a JSON header of millions of tiny values is refused before
   // Each value is ~100 bytes of DOM for 3 bytes of "[],": a 100 MB safetensors header took 3.6 GB
   // before this limit (found while fuzzing, docs/robustness.md). The default bound is checked
   // here with a small limit; the default itself caps such a header at ~0.5 GB.
-  CHECK(detail::JsonLimits{}.max_values == (std::size_t(1) << 22));
+  CHECK(albertner::JsonLimits{}.max_values == (std::size_t(1) << 22));
   std::string text = "{\"a\":[";
   for (int i = 0; i < 1000; ++i) text += "[],";
   text += "[]]}";
-  detail::JsonLimits limits;
+  albertner::JsonLimits limits;
   limits.max_values = 1000;
-  CHECK_ERROR(detail::parse_json(text, limits), errc::format, "more than 1000 values");
+  CHECK_ERROR(albertner::parse_json(text, limits), errc::format, "more than 1000 values");
   limits.max_values = 1002; // the object, the array and its 1001 items: one too few
-  CHECK_ERROR(detail::parse_json(text, limits), errc::format, "more than 1002 values");
+  CHECK_ERROR(albertner::parse_json(text, limits), errc::format, "more than 1002 values");
   limits.max_values = 1003;
-  CHECK(detail::parse_json(text, limits).ok());
+  CHECK(albertner::parse_json(text, limits).ok());
 }
 
 // =============================================================================================
@@ -319,7 +319,7 @@ TEST_CASE("bad input: a checkpoint without a tensor the config needs") {
 // config.json
 
 TEST_CASE("bad input: an unknown hidden_act") {
-  const auto j = with(small_config_json(), "hidden_act", detail::Json::make_string("swish"));
+  const auto j = with(small_config_json(), "hidden_act", albertner::Json::make_string("swish"));
   CHECK_ERROR(convert(hf_folder("act", j, albertner_test::synthetic_weights(albertner_test::small_config(22)))),
               errc::unsupported, "hidden_act 'swish' is not supported");
 }
@@ -345,21 +345,21 @@ TEST_CASE("bad input: an absurd size in config.json") {
 TEST_CASE("bad input: the most labels config.json may declare, written back without quadratic work") {
   // {"num_labels": 57966} once made the model's own JSON (id2label) cost O(n^2) key comparisons,
   // minutes of work, found by fuzz_json (docs/robustness.md). 65,536 is num_labels' upper bound.
-  auto config = albertner::model_config_from_hf_json(*detail::parse_json("{\"num_labels\": 65536}"));
+  auto config = albertner::model_config_from_hf_json(*albertner::parse_json("{\"num_labels\": 65536}"));
   REQUIRE(config.ok());
   CHECK(config->num_labels() == 65536);
-  const detail::Json written = albertner::model_config_to_json(*config);
-  const detail::Json* id2label = written.find("id2label");
+  const albertner::Json written = albertner::model_config_to_json(*config);
+  const albertner::Json* id2label = written.find("id2label");
   REQUIRE(id2label);
   CHECK(id2label->size() == 65536);
   CHECK(id2label->members().back().first == "65535");
   CHECK(id2label->members().back().second.as_string() == "LABEL_65535");
-  CHECK_ERROR(albertner::model_config_from_hf_json(*detail::parse_json("{\"num_labels\": 65537}")), errc::config,
+  CHECK_ERROR(albertner::model_config_from_hf_json(*albertner::parse_json("{\"num_labels\": 65537}")), errc::config,
               "num_labels is 65537, not an integer in [1, 65536]");
 }
 
 TEST_CASE("bad input: a size in config.json that is not an integer") {
-  const auto j = with(small_config_json(), "num_hidden_layers", detail::Json::make_number(2.5, false, 0));
+  const auto j = with(small_config_json(), "num_hidden_layers", albertner::Json::make_number(2.5, false, 0));
   CHECK_ERROR(convert(hf_folder("fraction", j, albertner_test::synthetic_weights(albertner_test::small_config(22)))),
               errc::config, "num_hidden_layers is 2.5, not an integer");
 }

@@ -5,7 +5,7 @@
 // on stdout, exactly one line on stderr starting "albertner: error:".
 #include "shared.hpp"
 
-#include <albertner/detail/json.hpp>
+#include <albertner/json.hpp>
 #include <albertner/model.hpp>
 #include <albertner/safetensors.hpp>
 
@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-using albertner::detail::Json;
+using albertner::Json;
 
 namespace {
 
@@ -136,7 +136,7 @@ Output check_ok(const std::vector<std::string>& args, const std::optional<std::s
 }
 
 Json parse(const std::string& text) {
-  auto j = albertner::detail::parse_json(text);
+  auto j = albertner::parse_json(text);
   REQUIRE_MESSAGE(j.ok(), (j.ok() ? std::string() : j.error().what()) << "\n" << text.substr(0, 500));
   return std::move(j).value();
 }
@@ -155,7 +155,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 std::string json_string(const std::string& s) {
   std::string out;
-  albertner::detail::json_escape_to(out, s);
+  albertner::json_escape_to(out, s);
   return out;
 }
 

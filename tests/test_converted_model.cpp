@@ -8,6 +8,7 @@
 #include "torch_zip.hpp"
 
 #include <albertner/albertner.hpp>
+#include <albertner/safetensors_writer.hpp>
 
 #include <dirent.h>
 #include <sys/stat.h>
@@ -121,16 +122,16 @@ std::vector<Entry> tiny_hf_entries() {
 }
 
 /// golden/tiny's config.json changed by `edit`.
-std::string tiny_config_with(const std::function<void(albertner::detail::Json&)>& edit) {
-  auto j = albertner::detail::parse_json(albertner_test::read_text(shared_path("golden/tiny/config.json")));
+std::string tiny_config_with(const std::function<void(albertner::Json&)>& edit) {
+  auto j = albertner::parse_json(albertner_test::read_text(shared_path("golden/tiny/config.json")));
   REQUIRE(j.ok());
   edit(*j);
   return j->dump();
 }
 
-void remove_member(albertner::detail::Json& j, const std::string& key) {
+void remove_member(albertner::Json& j, const std::string& key) {
   auto& m = j.members();
-  m.erase(std::remove_if(m.begin(), m.end(), [&](const albertner::detail::Json::Member& x) { return x.first == key; }),
+  m.erase(std::remove_if(m.begin(), m.end(), [&](const albertner::Json::Member& x) { return x.first == key; }),
           m.end());
 }
 
@@ -605,8 +606,8 @@ TEST_CASE("converter: config errors") {
   const std::string out = dir / "out.albertner";
 
   SUBCASE("unknown hidden_act") {
-    const std::string folder = make_tiny_folder(dir, "act", tiny_config_with([](albertner::detail::Json& j) {
-                                                  j.set("hidden_act", albertner::detail::Json::make_string("swish"));
+    const std::string folder = make_tiny_folder(dir, "act", tiny_config_with([](albertner::Json& j) {
+                                                  j.set("hidden_act", albertner::Json::make_string("swish"));
                                                 }),
                                                 nullptr);
     CHECK_ERROR(albertner::convert_hf_checkpoint(folder, out, ConvertOptions{"pytorch_model.bin", {}}),
@@ -614,8 +615,8 @@ TEST_CASE("converter: config errors") {
   }
   SUBCASE("heads do not divide the hidden size") {
     const std::string folder =
-        make_tiny_folder(dir, "heads", tiny_config_with([](albertner::detail::Json& j) {
-                           j.set("num_attention_heads", albertner::detail::Json::make_number(5, true, 5));
+        make_tiny_folder(dir, "heads", tiny_config_with([](albertner::Json& j) {
+                           j.set("num_attention_heads", albertner::Json::make_number(5, true, 5));
                          }),
                          nullptr);
     CHECK_ERROR(albertner::convert_hf_checkpoint(folder, out), errc::config, "num_attention_heads");
@@ -632,10 +633,10 @@ TEST_CASE("converter: generic LABEL_k names are kept with a warning, --labels co
   if (!albertner_test::have_shared("golden/tiny")) return;
   Converted& c = converted();
   TempDir dir("convert-labels");
-  const std::string config = tiny_config_with([](albertner::detail::Json& j) {
+  const std::string config = tiny_config_with([](albertner::Json& j) {
     remove_member(j, "id2label");
     remove_member(j, "label2id");
-    j.set("num_labels", albertner::detail::Json::make_number(9, true, 9));
+    j.set("num_labels", albertner::Json::make_number(9, true, 9));
   });
   const std::string folder = make_tiny_folder(dir, "generic", config, nullptr);
 

@@ -8,8 +8,8 @@
 #include <albertner/config.hpp>
 #include <albertner/converter.hpp>
 #include <albertner/detail/bf16.hpp>
-#include <albertner/detail/json.hpp>
 #include <albertner/encoder.hpp>
+#include <albertner/json.hpp>
 #include <albertner/safetensors.hpp>
 
 #include <algorithm>

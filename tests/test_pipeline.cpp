@@ -24,9 +24,9 @@
 using albertner::Aggregation;
 using albertner::Encoding;
 using albertner::Entity;
+using albertner::Json;
 using albertner::Tagger;
 using albertner::TaggerOptions;
-using albertner::detail::Json;
 using albertner_test::shared_path;
 using albertner_test::TempDir;
 
@@ -79,7 +79,7 @@ std::vector<Case> load_cases(const std::string& variant) {
   std::string line;
   while (std::getline(lines, line)) {
     if (line.empty()) continue;
-    auto parsed = albertner::detail::parse_json(line);
+    auto parsed = albertner::parse_json(line);
     REQUIRE_MESSAGE(parsed.ok(), (parsed.ok() ? "" : parsed.error().what()));
     const Json& j = *parsed;
     Case c;

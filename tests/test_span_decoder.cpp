@@ -4,9 +4,9 @@
 #include "shared.hpp"
 
 #include <albertner/detail/iob2_viterbi.hpp>
-#include <albertner/detail/json.hpp>
 #include <albertner/detail/metaspace.hpp>
 #include <albertner/detail/numpy_f32.hpp>
+#include <albertner/json.hpp>
 #include <albertner/span_decoder.hpp>
 
 #include <cmath>
@@ -17,11 +17,11 @@
 using albertner::Aggregation;
 using albertner::DecodeOptions;
 using albertner::Entity;
+using albertner::Json;
 using albertner::TokenInfo;
 using albertner::Window;
 using albertner::WindowOptions;
 using albertner::errc;
-using albertner::detail::Json;
 
 namespace {
 
@@ -43,7 +43,7 @@ std::string read_text(const std::string& path) {
 
 /// `convert_ids_to_tokens` of a tokenizer.json: the Unigram vocabulary's pieces in id order.
 std::vector<std::string> load_vocab(const std::string& path) {
-  auto json = albertner::detail::parse_json(read_text(path));
+  auto json = albertner::parse_json(read_text(path));
   REQUIRE(json.ok());
   const Json* model = json->find("model");
   REQUIRE(model != nullptr);
@@ -102,7 +102,7 @@ void check_pipeline_variant(const char* variant, const char* tokenizer_json) {
   while (line_start < all.size()) {
     std::size_t line_end = all.find('\n', line_start);
     if (line_end == std::string::npos) line_end = all.size();
-    auto parsed = albertner::detail::parse_json(all.data() + line_start, line_end - line_start);
+    auto parsed = albertner::parse_json(all.data() + line_start, line_end - line_start);
     line_start = line_end + 1;
     REQUIRE(parsed.ok());
     const Json& c = *parsed;

@@ -3,7 +3,7 @@
 // invariants on random Unicode, error paths, and reading options from tokenizer.json.
 #include "shared.hpp"
 
-#include <albertner/detail/json.hpp>
+#include <albertner/json.hpp>
 #include <albertner/tokenizer.hpp>
 
 #include <sentencepiece_processor.h>
@@ -15,10 +15,10 @@
 #include <vector>
 
 using albertner::Encoding;
+using albertner::Json;
 using albertner::Tokenizer;
 using albertner::TokenizerOptions;
 using albertner::errc;
-using albertner::detail::Json;
 
 namespace {
 
@@ -40,7 +40,7 @@ std::vector<Json> read_jsonl(const std::string& path) {
     std::size_t end = text.find('\n', pos);
     if (end == std::string::npos) end = text.size();
     if (end > pos) {
-      auto j = albertner::detail::parse_json(text.data() + pos, end - pos);
+      auto j = albertner::parse_json(text.data() + pos, end - pos);
       REQUIRE_MESSAGE(j.ok(), (path + ": " + (j.ok() ? std::string() : j.error().what())));
       out.push_back(std::move(j).value());
     }
@@ -50,7 +50,7 @@ std::vector<Json> read_jsonl(const std::string& path) {
 }
 
 Json read_json(const std::string& path) {
-  auto j = albertner::detail::parse_json(read_text(path));
+  auto j = albertner::parse_json(read_text(path));
   REQUIRE_MESSAGE(j.ok(), (path + ": " + (j.ok() ? std::string() : j.error().what())));
   return std::move(j).value();
 }
@@ -341,7 +341,7 @@ TEST_CASE("tokenizer: errors") {
 TEST_CASE("tokenizer: options from tokenizer.json and tokenizer_config.json") {
   using albertner::tokenizer_options_from_hf;
   const auto parse = [](const std::string& s) {
-    auto j = albertner::detail::parse_json(s);
+    auto j = albertner::parse_json(s);
     REQUIRE(j.ok());
     return std::move(j).value();
   };

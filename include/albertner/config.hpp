@@ -1,7 +1,7 @@
 // The architecture of an ALBERT token classifier and the options of its tokenizer.
 #pragma once
 
-#include "detail/json.hpp"
+#include "json.hpp"
 #include "status.hpp"
 
 #include <cmath>
@@ -101,12 +101,12 @@ struct ModelConfig {
 /// without id2label there are `num_labels` (default 2) labels "LABEL_i", as in PretrainedConfig.
 /// Errors: errc::config (wrong types, bad id2label, values validate() rejects),
 /// errc::unsupported (unknown hidden_act, model_type other than albert, non-absolute positions).
-inline Result<ModelConfig> model_config_from_hf_json(const detail::Json& j) {
+inline Result<ModelConfig> model_config_from_hf_json(const Json& j) {
   if (!j.is_object()) return Error(errc::config, "config is not a JSON object");
-  if (const detail::Json* type = j.find("model_type"))
+  if (const Json* type = j.find("model_type"))
     if (!type->is_string() || type->as_string() != "albert")
       return Error(errc::unsupported, "model_type " + type->dump() + " is not \"albert\"");
-  if (const detail::Json* pos = j.find("position_embedding_type"))
+  if (const Json* pos = j.find("position_embedding_type"))
     if (!pos->is_null() && (!pos->is_string() || pos->as_string() != "absolute"))
       return Error(errc::unsupported,
                    "position_embedding_type " + pos->dump() + " is not supported (only \"absolute\")");
@@ -132,25 +132,25 @@ inline Result<ModelConfig> model_config_from_hf_json(const detail::Json& j) {
       {"type_vocab_size", &c.type_vocab_size},
   };
   for (const IntField& f : ints)
-    if (const detail::Json* v = j.find(f.key)) {
+    if (const Json* v = j.find(f.key)) {
       if (!v->is_integer()) return Error(errc::config, std::string(f.key) + " is " + v->dump() + ", not an integer");
       *f.value = v->as_int();
     }
-  if (const detail::Json* v = j.find("layer_norm_eps")) {
+  if (const Json* v = j.find("layer_norm_eps")) {
     if (!v->is_number()) return Error(errc::config, "layer_norm_eps is " + v->dump() + ", not a number");
     c.layer_norm_eps = v->as_double();
   }
-  if (const detail::Json* v = j.find("hidden_act")) {
+  if (const Json* v = j.find("hidden_act")) {
     if (!v->is_string()) return Error(errc::unsupported, "hidden_act " + v->dump() + " is not an activation name");
     ALBERTNER_TRY(c.hidden_act, parse_activation(v->as_string()));
   }
 
-  if (const detail::Json* id2label = j.find("id2label")) {
+  if (const Json* id2label = j.find("id2label")) {
     if (!id2label->is_object()) return Error(errc::config, "id2label is not an object");
     const std::size_t n = id2label->size();
     c.labels.assign(n, std::string());
     std::vector<bool> seen(n, false);
-    for (const detail::Json::Member& m : id2label->members()) {
+    for (const Json::Member& m : id2label->members()) {
       const std::string& key = m.first;
       std::size_t id = 0;
       bool digits = !key.empty() && key.size() <= 9;
@@ -167,7 +167,7 @@ inline Result<ModelConfig> model_config_from_hf_json(const detail::Json& j) {
     }
   } else {
     std::int64_t n = 2;
-    if (const detail::Json* v = j.find("num_labels")) {
+    if (const Json* v = j.find("num_labels")) {
       if (!v->is_integer() || v->as_int() < 1 || v->as_int() > (1 << 16))
         return Error(errc::config, "num_labels is " + v->dump() + ", not an integer in [1, 65536]");
       n = v->as_int();

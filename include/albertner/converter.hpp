@@ -2,16 +2,16 @@
 #pragma once
 
 #include "config.hpp"
-#include "detail/json.hpp"
 #include "detail/mapped_file.hpp"
 #include "detail/torch_bin.hpp"
 #include "encoder.hpp"
+#include "files.hpp"
+#include "json.hpp"
 #include "model.hpp"
 #include "safetensors.hpp"
+#include "safetensors_writer.hpp"
 #include "status.hpp"
 #include "tokenizer.hpp"
-
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cmath>
@@ -63,11 +63,6 @@ struct ConvertReport {
 };
 
 namespace detail {
-
-inline bool file_exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 
 inline Result<Json> read_json_file(const std::string& path) {
   ALBERTNER_TRY(MappedFile f, MappedFile::open(path));
@@ -291,7 +286,6 @@ inline Result<ConvertReport> convert_model_file(const std::string& in_path, cons
 /// (errc::format naming the tensor and the first bad index); nothing is written then.
 inline Result<ConvertReport> convert_hf_checkpoint(const std::string& hf_dir, const std::string& out_path,
                                                    const ConvertOptions& options = {}) {
-  using detail::Json;
   ConvertReport report;
   const std::string dir = hf_dir.empty() || hf_dir.back() == '/' ? hf_dir : hf_dir + "/";
 
@@ -316,9 +310,9 @@ inline Result<ConvertReport> convert_hf_checkpoint(const std::string& hf_dir, co
   // Tokenizer: options from the HF files, the spiece.model bytes checked by loading them.
   Result<Json> tokenizer_json = Json();
   Result<Json> tokenizer_config = Json();
-  if (detail::file_exists(dir + "tokenizer.json")) tokenizer_json = detail::read_json_file(dir + "tokenizer.json");
+  if (file_exists(dir + "tokenizer.json")) tokenizer_json = detail::read_json_file(dir + "tokenizer.json");
   if (!tokenizer_json.ok()) return tokenizer_json.error();
-  if (detail::file_exists(dir + "tokenizer_config.json"))
+  if (file_exists(dir + "tokenizer_config.json"))
     tokenizer_config = detail::read_json_file(dir + "tokenizer_config.json");
   if (!tokenizer_config.ok()) return tokenizer_config.error();
   auto tokenizer_options = tokenizer_options_from_hf(tokenizer_json->is_null() ? nullptr : &*tokenizer_json,
@@ -337,8 +331,7 @@ inline Result<ConvertReport> convert_hf_checkpoint(const std::string& hf_dir, co
 
   // Weights: one lookup over whichever file holds them.
   std::string weights = options.weights;
-  if (weights.empty())
-    weights = detail::file_exists(dir + "model.safetensors") ? "model.safetensors" : "pytorch_model.bin";
+  if (weights.empty()) weights = file_exists(dir + "model.safetensors") ? "model.safetensors" : "pytorch_model.bin";
   report.weights_path = dir + weights;
   Result<SafeTensors> from_safetensors = Error(errc::missing, "unused");
   Result<detail::TorchCheckpoint> from_torch = Error(errc::missing, "unused");

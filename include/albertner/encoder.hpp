@@ -76,12 +76,10 @@ struct StageObserver {
   void* user = nullptr;
 };
 
-namespace detail {
 /// Encoder::create's default `release`: the caller keeps every byte it lent.
 struct KeepBytes {
   void operator()(const void*, std::size_t) const noexcept {}
 };
-} // namespace detail
 
 /// The encoder at precision T (float: fp32 weights and arithmetic). Only Encoder<float> exists.
 template <class T>
@@ -183,7 +181,7 @@ public:
   /// Where the AVX-512 kernels run, the Linear weights are copied into their layout; `release`,
   /// a callable `void (const void* data, std::size_t bytes)`, then hears of each weight whose
   /// bytes forward() will not read again (Model lets the file's pages go; the default keeps them).
-  template <class Lookup, class Release = detail::KeepBytes>
+  template <class Lookup, class Release = KeepBytes>
   static Result<Encoder> create(const ModelConfig& config, Lookup&& lookup, Release&& release = Release{});
 
   const ModelConfig& config() const noexcept { return config_; }

@@ -3,9 +3,9 @@
 #pragma once
 
 #include "config.hpp"
-#include "detail/json.hpp"
 #include "encoder.hpp"
 #include "entity.hpp"
+#include "json.hpp"
 #include "safetensors.hpp"
 #include "status.hpp"
 #include "tensor.hpp"
@@ -32,8 +32,7 @@ constexpr const char* spiece_model = "tokenizer.spiece_model";     // U8 tensor:
 } // namespace model_keys
 
 /// Serializes the architecture in Hugging Face's config.json names, so one parser reads both.
-inline detail::Json model_config_to_json(const ModelConfig& c) {
-  using detail::Json;
+inline Json model_config_to_json(const ModelConfig& c) {
   Json j = Json::make_object();
   auto integer = [](std::int64_t v) { return Json::make_number(static_cast<double>(v), true, v); };
   j.set("model_type", Json::make_string("albert"));
@@ -56,8 +55,7 @@ inline detail::Json model_config_to_json(const ModelConfig& c) {
   return j;
 }
 
-inline detail::Json tokenizer_options_to_json(const TokenizerOptions& o) {
-  using detail::Json;
+inline Json tokenizer_options_to_json(const TokenizerOptions& o) {
   Json j = Json::make_object();
   j.set("do_lower_case", Json::make_bool(o.lowercase));
   j.set("keep_accents", Json::make_bool(o.keep_accents));
@@ -66,10 +64,10 @@ inline detail::Json tokenizer_options_to_json(const TokenizerOptions& o) {
   return j;
 }
 
-inline Result<TokenizerOptions> tokenizer_options_from_json(const detail::Json& j) {
+inline Result<TokenizerOptions> tokenizer_options_from_json(const Json& j) {
   if (!j.is_object()) return Error(errc::format, "tokenizer options are not a JSON object");
   TokenizerOptions o;
-  const detail::Json* v;
+  const Json* v;
   if ((v = j.find("do_lower_case"))) {
     if (!v->is_bool()) return Error(errc::format, "tokenizer option do_lower_case is not a boolean");
     o.lowercase = v->as_bool();
@@ -141,7 +139,7 @@ private:
 
     const std::string* config = st.metadata_value(model_keys::config);
     if (!config) return Error(errc::missing, std::string("metadata '") + model_keys::config + "' is absent");
-    auto config_json = detail::parse_json(*config);
+    auto config_json = parse_json(*config);
     if (!config_json.ok())
       return config_json.error().with_context(std::string("metadata '") + model_keys::config + "'");
     auto parsed = model_config_from_hf_json(*config_json);
@@ -150,7 +148,7 @@ private:
 
     const std::string* tokenizer = st.metadata_value(model_keys::tokenizer);
     if (!tokenizer) return Error(errc::missing, std::string("metadata '") + model_keys::tokenizer + "' is absent");
-    auto tokenizer_json = detail::parse_json(*tokenizer);
+    auto tokenizer_json = parse_json(*tokenizer);
     if (!tokenizer_json.ok())
       return tokenizer_json.error().with_context(std::string("metadata '") + model_keys::tokenizer + "'");
     ALBERTNER_TRY(m.tokenizer_, tokenizer_options_from_json(*tokenizer_json));

@@ -5,13 +5,13 @@
 
 #include "config.hpp"
 #include "detail/charsmap.hpp"
-#include "detail/json.hpp"
 #include "detail/mapped_file.hpp"
 #include "detail/metaspace.hpp"
 #include "detail/normalizer.hpp"
 #include "detail/spiece_proto.hpp"
 #include "detail/unigram.hpp"
 #include "detail/utf8.hpp"
+#include "json.hpp"
 #include "status.hpp"
 
 #include <sentencepiece_processor.h>
@@ -300,9 +300,7 @@ private:
 /// default true / false. model_max_length comes from tokenizer_config (default 512).
 /// errc::unsupported names any other pre-tokenizer, normalizer step or model; errc::config a
 /// field of the wrong type.
-inline Result<TokenizerOptions> tokenizer_options_from_hf(const detail::Json* tokenizer_json,
-                                                          const detail::Json* tokenizer_config) {
-  using detail::Json;
+inline Result<TokenizerOptions> tokenizer_options_from_hf(const Json* tokenizer_json, const Json* tokenizer_config) {
   TokenizerOptions o;
   const auto type_of = [](const Json& j) -> std::string {
     const Json* t = j.is_object() ? j.find("type") : nullptr;

@@ -1,8 +1,11 @@
-// albertner's tooling: converting Hugging Face checkpoints into model files (converter.hpp) and
-// scoring taggers on CoNLL files (conll.hpp). A product that only runs a converted model needs
+// albertner's tooling: converting Hugging Face checkpoints into model files (converter.hpp),
+// scoring taggers on CoNLL files (conll.hpp), writing safetensors files (safetensors_writer.hpp)
+// and files atomically (files.hpp). A product that only runs a converted model needs
 // <albertner/albertner.hpp> alone.
 #pragma once
 
 #include "albertner.hpp"
 #include "conll.hpp"
 #include "converter.hpp"
+#include "files.hpp"
+#include "safetensors_writer.hpp"

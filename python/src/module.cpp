@@ -210,7 +210,7 @@ py::dict convert(const std::string& source, const std::string& out, const std::s
   if (dtype == "bf16") options.matrices = albertner::dtype::bf16;
   else if (dtype == "int8") options.matrices = albertner::dtype::i8;
   else if (dtype != "f32") throw py::value_error("dtype '" + dtype + "' is not one of f32, bf16, int8");
-  const bool model_file = albertner::detail::file_exists(source);
+  const bool model_file = albertner::file_exists(source);
   if (model_file && !weights.empty())
     throw py::value_error("weights names a file inside a Hugging Face folder, but " + source + " is a model file");
   albertner::Result<albertner::ConvertReport> report = Error(errc::internal, "not run");

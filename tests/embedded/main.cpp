@@ -27,7 +27,7 @@ const char kConfigJson[] = R"({
 })";
 
 albertner::Result<albertner::ModelConfig> config_from_memory(const char* data, std::size_t size) {
-  auto json = albertner::detail::parse_json(data, size);
+  auto json = albertner::parse_json(data, size);
   if (!json.ok()) return std::move(json).error().with_context("config.json");
   return albertner::model_config_from_hf_json(json.value());
 }

@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 using namespace albertner;
-using albertner::detail::Json;
 
 namespace {
 
@@ -56,13 +55,13 @@ void check_entity_json(const std::string& text, const Entity& e) {
   FUZZ_CHECK(e.start <= e.end);
   FUZZ_CHECK(e.text == text.substr(e.byte_start, e.byte_end - e.byte_start));
   std::string json = "{\"entity_group\":";
-  detail::json_escape_to(json, e.label);
+  albertner::json_escape_to(json, e.label);
   json += ",\"word\":";
-  detail::json_escape_to(json, e.word);
+  albertner::json_escape_to(json, e.word);
   json += ",\"text\":";
-  detail::json_escape_to(json, e.text);
+  albertner::json_escape_to(json, e.text);
   json += "}";
-  auto back = detail::parse_json(json);
+  auto back = albertner::parse_json(json);
   FUZZ_CHECK(back.ok());
   FUZZ_CHECK(back->find("word")->as_string() == e.word && back->find("text")->as_string() == e.text &&
              back->find("entity_group")->as_string() == e.label);
@@ -76,7 +75,7 @@ void lines(const std::string& input) {
     const std::string line = input.substr(start, i - start);
     start = i + 1;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto j = detail::parse_json(line);
+    auto j = albertner::parse_json(line);
     if (!j.ok() || !j->is_object()) continue;
     const Json* text = j->find("text");
     const Json* words = j->find("words");
@@ -131,7 +130,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);
-  auto root = detail::parse_json(input);
+  auto root = albertner::parse_json(input);
   if (root.ok() && root->is_object()) logits(*root);
   lines(input);
   return 0;

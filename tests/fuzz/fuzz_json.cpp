@@ -1,8 +1,8 @@
-// detail::parse_json on arbitrary bytes, then every reader of parsed JSON that the library has
+// albertner::parse_json on arbitrary bytes, then every reader of parsed JSON that the library has
 // (config.json, tokenizer.json / tokenizer_config.json, the model file's tokenizer options), and
 // the writer: what dump() prints must parse again.
 #include <albertner/config.hpp>
-#include <albertner/detail/json.hpp>
+#include <albertner/json.hpp>
 #include <albertner/model.hpp>
 #include <albertner/tokenizer.hpp>
 
@@ -13,7 +13,6 @@
 #include <cstdint>
 
 using namespace albertner;
-using albertner::detail::Json;
 
 namespace {
 /// Same structure; numbers may change representation (1e2 → 100) and non-finite ones become null.
@@ -40,13 +39,13 @@ bool same_shape(const Json& a, const Json& b) {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  auto j = detail::parse_json(reinterpret_cast<const char*>(data), size);
+  auto j = albertner::parse_json(reinterpret_cast<const char*>(data), size);
   if (!j.ok()) {
     FUZZ_CHECK(j.error().code() == errc::format);
     return 0;
   }
   const std::string text = j->dump();
-  auto again = detail::parse_json(text);
+  auto again = albertner::parse_json(text);
   FUZZ_CHECK(again.ok());
   FUZZ_CHECK(same_shape(*j, *again));
 
@@ -54,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (config.ok()) {
     FUZZ_CHECK(config->validate().ok());
     // The model file stores the config through model_config_to_json; it must read back the same.
-    auto stored = detail::parse_json(model_config_to_json(*config).dump());
+    auto stored = albertner::parse_json(model_config_to_json(*config).dump());
     FUZZ_CHECK(stored.ok());
     auto back = model_config_from_hf_json(*stored);
     FUZZ_CHECK(back.ok());

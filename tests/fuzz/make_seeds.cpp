@@ -3,7 +3,7 @@
 // Usage: make_seeds SHARED_DIR OUT_DIR
 #include <albertner/albertner.hpp>
 #include <albertner/converter.hpp>
-#include <albertner/detail/json.hpp>
+#include <albertner/json.hpp>
 
 #include "../synthetic_model.hpp"
 #include "../torch_zip.hpp"
@@ -19,7 +19,7 @@
 
 namespace {
 
-using albertner::detail::Json;
+using albertner::Json;
 std::string shared, out;
 int written = 0;
 
@@ -57,7 +57,7 @@ std::vector<Json> sample_lines(const std::string& relative, std::size_t step, st
   std::string line;
   for (std::size_t i = 0; std::getline(in, line) && docs.size() < max; ++i) {
     if (i % step) continue;
-    auto j = albertner::detail::parse_json(line);
+    auto j = albertner::parse_json(line);
     if (j.ok()) docs.push_back(std::move(j).value());
   }
   return docs;
@@ -153,7 +153,7 @@ void json_seeds() {
   // tokenizer.json without most of its 30,000-piece vocabulary: the normalizer and pre-tokenizer
   // are what tokenizer_options_from_hf reads.
   for (const char* variant : {"tokenizer", "tokenizer-reconverted"}) {
-    auto j = albertner::detail::parse_json(slurp(shared + "/golden/" + variant + "/tokenizer.json"));
+    auto j = albertner::parse_json(slurp(shared + "/golden/" + variant + "/tokenizer.json"));
     if (!j.ok()) continue;
     for (Json::Member& m : j->members())
       if (m.first == "model")

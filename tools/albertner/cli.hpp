@@ -66,7 +66,7 @@ inline std::string default_model() {
   if (const char* env = std::getenv("ALBERTNER_MODEL"))
     if (*env) return env;
   for (const char* path : {ALBERTNER_BUILD_TREE_MODEL, ALBERTNER_INSTALLED_MODEL})
-    if (albertner::detail::file_exists(path)) return path;
+    if (albertner::file_exists(path)) return path;
   return ALBERTNER_INSTALLED_MODEL;
 }
 
@@ -256,8 +256,8 @@ inline albertner::Result<std::string> read_input(const std::string& path) {
 }
 
 /// Parses one JSON line as an object, naming the line on error.
-inline albertner::Result<albertner::detail::Json> parse_json_line(const std::string& line, const std::string& where) {
-  auto j = albertner::detail::parse_json(line);
+inline albertner::Result<albertner::Json> parse_json_line(const std::string& line, const std::string& where) {
+  auto j = albertner::parse_json(line);
   if (!j.ok()) return albertner::Error(j.error().code(), where + ": " + j.error().message());
   if (!j->is_object()) return albertner::Error(albertner::errc::invalid_input, where + ": not a JSON object");
   return j;

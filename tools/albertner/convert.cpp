@@ -30,7 +30,7 @@ int run_convert(const ConvertArgs& a) {
   else if (a.dtype == "int8") options.matrices = albertner::dtype::i8;
   else if (a.dtype != "f32") return usage("--dtype " + a.dtype + " is not one of f32, bf16, int8");
   // A regular file is an albertner model to re-write (another dtype, other labels).
-  const bool model_file = albertner::detail::file_exists(a.hf_dir);
+  const bool model_file = albertner::file_exists(a.hf_dir);
   if (model_file && !a.weights.empty())
     return fail(albertner::Error(albertner::errc::invalid_input,
                                  "--weights names a file inside HF_DIR, but " + a.hf_dir + " is a model file"));

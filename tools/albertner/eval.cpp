@@ -3,7 +3,7 @@
 // conlleval's on B/I/O tags) on a CoNLL file.
 #include "cli.hpp"
 
-#include <albertner/detail/atomic_file.hpp>
+#include <albertner/files.hpp>
 
 #include <memory>
 
@@ -42,7 +42,7 @@ std::string scores_json(const ConllScores& s) {
   for (const auto& [type, c] : s.per_type) {
     if (!first) out += ',';
     first = false;
-    albertner::detail::json_escape_to(out, type);
+    albertner::json_escape_to(out, type);
     out += ":{\"precision\":";
     append_fraction(out, c.precision());
     out += ",\"recall\":";
@@ -126,11 +126,11 @@ int run_eval(EvalArgs a) {
     if (!tagger.ok()) return fail(tagger.error().with_context(a.model));
 
     // Created before the run, so that an unwritable path fails at once.
-    std::unique_ptr<albertner::detail::AtomicFile> file;
+    std::unique_ptr<albertner::AtomicFile> file;
     if (!a.predictions.empty()) {
-      auto created = albertner::detail::AtomicFile::create(a.predictions);
+      auto created = albertner::AtomicFile::create(a.predictions);
       if (!created.ok()) return fail(name_user_path(created.error(), a.predictions));
-      file.reset(new albertner::detail::AtomicFile(std::move(created).value()));
+      file.reset(new albertner::AtomicFile(std::move(created).value()));
     }
 
     ProgressLine progress(a.progress.enabled(), "eval", "sentences");

@@ -15,7 +15,7 @@ struct InfoArgs {
 };
 
 int run_info(InfoArgs a) {
-  using albertner::detail::Json;
+  using albertner::Json;
   if (!a.positional.empty() && !a.model.empty())
     return usage("info takes one model (-m/--model FILE, or as its argument)");
   a.model = a.model.empty() ? (a.positional.empty() ? default_model() : a.positional) : a.model;

@@ -44,7 +44,7 @@ albertner::Status append_tensor(std::string& out, const char* name, const float*
 
 // One input document's logits (and hidden states) as one JSON line.
 int logits_line(const albertner::Encoder<float>& encoder, albertner::Encoder<float>::Workspace& workspace,
-                const albertner::detail::Json& root, const std::string& where, bool hidden, std::string& json) {
+                const albertner::Json& root, const std::string& where, bool hidden, std::string& json) {
   auto input = read_logits_input(root);
   if (!input.ok()) return fail(input.error().with_context(where));
   auto out = encoder.forward(input->encoder_input(), workspace);
@@ -81,7 +81,7 @@ int run_logits(LogitsArgs a) {
   albertner::Encoder<float>::Workspace workspace;
   std::string json;
   // One JSON document (any layout), else JSON lines (`albertner tokenize`'s output): one result each.
-  auto root = albertner::detail::parse_json(*text);
+  auto root = albertner::parse_json(*text);
   if (root.ok()) {
     const int s = logits_line(*encoder, workspace, *root, name, a.hidden, json);
     if (s) return s;
@@ -95,7 +95,7 @@ int run_logits(LogitsArgs a) {
       ++number;
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       const std::string where = name + " line " + std::to_string(number);
-      auto j = albertner::detail::parse_json(line);
+      auto j = albertner::parse_json(line);
       if (!j.ok()) return fail(j.error().with_context(where));
       const int s = logits_line(*encoder, workspace, *j, where, a.hidden, json);
       if (s) return s;

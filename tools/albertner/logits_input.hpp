@@ -3,8 +3,8 @@
 // tests/fuzz/fuzz_cli_json.cpp fuzzes this very code.
 #pragma once
 
-#include <albertner/detail/json.hpp>
 #include <albertner/encoder.hpp>
+#include <albertner/json.hpp>
 #include <albertner/status.hpp>
 
 #include <cstddef>
@@ -32,11 +32,11 @@ struct LogitsInput {
 };
 
 /// A [B][T] array of integers under `key`, all rows the same length; a [T] array is one row.
-inline albertner::Status read_matrix(const albertner::detail::Json& root, const char* key,
-                                     std::vector<std::int64_t>& out, std::int64_t& rows, std::int64_t& cols) {
+inline albertner::Status read_matrix(const albertner::Json& root, const char* key, std::vector<std::int64_t>& out,
+                                     std::int64_t& rows, std::int64_t& cols) {
   using albertner::errc;
   using albertner::Error;
-  const albertner::detail::Json* m = root.find(key);
+  const albertner::Json* m = root.find(key);
   if (!m || !m->is_array() || m->size() == 0)
     return Error(errc::invalid_input, std::string("'") + key + "' must be a non-empty array of rows");
   // One sequence ([...] of integers) is a batch of one.
@@ -44,7 +44,7 @@ inline albertner::Status read_matrix(const albertner::detail::Json& root, const 
   rows = single ? 1 : static_cast<std::int64_t>(m->size());
   cols = -1;
   for (std::size_t b = 0; b < static_cast<std::size_t>(rows); ++b) {
-    const albertner::detail::Json& row = single ? *m : m->items()[b];
+    const albertner::Json& row = single ? *m : m->items()[b];
     if (!row.is_array())
       return Error(errc::invalid_input, std::string("'") + key + "' row " + std::to_string(b) + " is not an array");
     if (cols >= 0 && static_cast<std::int64_t>(row.size()) != cols)
@@ -63,7 +63,7 @@ inline albertner::Status read_matrix(const albertner::detail::Json& root, const 
 
 /// `root` read as a logits input: input_ids required, the other two optional and of its shape.
 /// Ranges (ids, mask values, lengths) are the encoder's to check.
-inline albertner::Result<LogitsInput> read_logits_input(const albertner::detail::Json& root) {
+inline albertner::Result<LogitsInput> read_logits_input(const albertner::Json& root) {
   using albertner::errc;
   using albertner::Error;
   if (!root.is_object()) return Error(errc::invalid_input, "input must be a JSON object with \"input_ids\"");

@@ -26,8 +26,8 @@ struct TagArgs {
 };
 
 using albertner::Entity;
-using albertner::detail::Json;
-using albertner::detail::json_escape_to;
+using albertner::Json;
+using albertner::json_escape_to;
 
 std::string entity_json(const Entity& e, bool with_index) {
   std::string out = with_index ? "{\"entity\":" : "{\"entity_group\":";

@@ -15,7 +15,7 @@ struct TokenizeArgs {
   bool input_given = false;
 };
 
-using albertner::detail::Json;
+using albertner::Json;
 
 std::string encoding_json(const albertner::Encoding& e) {
   std::string out = "{\"input_ids\":[";
@@ -23,7 +23,7 @@ std::string encoding_json(const albertner::Encoding& e) {
   out += "],\"tokens\":[";
   for (std::size_t i = 0; i < e.size(); ++i) {
     if (i) out += ',';
-    albertner::detail::json_escape_to(out, e.tokens[i]);
+    albertner::json_escape_to(out, e.tokens[i]);
   }
   auto pairs = [&out](const std::vector<std::pair<std::size_t, std::size_t>>& v) {
     for (std::size_t i = 0; i < v.size(); ++i)

@@ -1,11 +1,11 @@
 // A small JSON reader and writer without exceptions. The library needs one for safetensors
-// headers, config.json and tokenizer options; the tools and tests reuse it so that one parser
-// is fuzzed and trusted everywhere.
+// headers, config.json and tokenizer options; it is public so that the tools and tests reuse it
+// and one parser is fuzzed and trusted everywhere.
 #pragma once
 
-#include "../status.hpp"
-#include "utf8.hpp"
-#include "utf8_index.hpp"
+#include "detail/utf8.hpp"
+#include "detail/utf8_index.hpp"
+#include "status.hpp"
 
 #include <cerrno>
 #include <cmath>
@@ -18,7 +18,6 @@
 #include <vector>
 
 namespace albertner {
-namespace detail {
 
 /// A parsed JSON value. Objects keep their members in document order (duplicates are kept
 /// too, so that callers that must reject them can see them).
@@ -202,6 +201,8 @@ struct JsonLimits {
   int max_depth = 128;
   std::size_t max_values = std::size_t(1) << 22;
 };
+
+namespace detail {
 
 class JsonParser {
 public:
@@ -463,13 +464,14 @@ private:
   std::string error_;
 };
 
+} // namespace detail
+
 /// Parses one JSON document (surrounding whitespace allowed, nothing else).
 inline Result<Json> parse_json(const char* data, std::size_t size, JsonLimits limits = {}) {
-  return JsonParser(data, size, limits).parse_document();
+  return detail::JsonParser(data, size, limits).parse_document();
 }
 inline Result<Json> parse_json(const std::string& text, JsonLimits limits = {}) {
   return parse_json(text.data(), text.size(), limits);
 }
 
-} // namespace detail
 } // namespace albertner

@@ -1,8 +1,9 @@
-// Writing a file so that readers see either the old file or the complete new one, never a
-// half-written one: write a temporary file in the same folder, fsync it, rename it over.
+// Files as the tooling (converter, SafeTensorsWriter, the CLI) writes and looks for them: AtomicFile
+// writes so that readers see either the old file or the complete new one, never a half-written one
+// (a temporary file in the same folder, fsync, rename over); file_exists tells a regular file.
 #pragma once
 
-#include "../status.hpp"
+#include "status.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -17,7 +18,12 @@
 #include <unistd.h>
 
 namespace albertner {
-namespace detail {
+
+/// True when `path` names a regular file (following symbolic links).
+inline bool file_exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
 
 /// A temporary file next to `path` that becomes `path` on commit() and is removed otherwise.
 /// Move-only.
@@ -119,5 +125,4 @@ private:
   int fd_ = -1;
 };
 
-} // namespace detail
 } // namespace albertner
