@@ -6,11 +6,11 @@
 
 #include "shared.hpp"
 
-#include <albertner/config.hpp>
-#include <albertner/converter.hpp>
-#include <albertner/encoder.hpp>
-#include <albertner/json.hpp>
-#include <albertner/safetensors.hpp>
+#include <albertner/model/config.hpp>
+#include <albertner/tooling/converter.hpp>
+#include <albertner/encoder/encoder.hpp>
+#include <albertner/io/json.hpp>
+#include <albertner/io/safetensors.hpp>
 
 #include <algorithm>
 #include <cmath>

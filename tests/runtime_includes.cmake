@@ -3,8 +3,8 @@
 # (pickle, zip, torch_bin) or the writers (safetensors_writer, files). Run by CTest
 # (runtime_umbrella_includes) as: cmake -DCXX=... -DINCLUDES=dir|dir|... -DWORK_DIR=... -P this file.
 cmake_minimum_required(VERSION 3.16)
-set(tooling_headers tooling.hpp converter.hpp conll.hpp safetensors_writer.hpp files.hpp detail/pickle.hpp
-                    detail/zip.hpp detail/torch_bin.hpp)
+# Everything in tooling/ is tooling (the folder is the rule), and so is the tooling umbrella.
+set(tooling_headers tooling.hpp)
 string(REPLACE "|" ";" include_dirs "${INCLUDES}")
 set(flags -std=c++17 -M -MG)
 foreach(dir IN LISTS include_dirs)
@@ -20,11 +20,11 @@ string(REGEX REPLACE "[ \\\\\n]+" ";" deps "${deps}")
 set(albertner_headers 0)
 set(reached "")
 foreach(dep IN LISTS deps)
-  string(REGEX REPLACE "/[^/]+/\\.\\./" "/" dep "${dep}") # detail/../status.hpp
-  if(dep MATCHES "albertner/(.+\\.hpp)$")
+  string(REGEX REPLACE "/[^/]+/\\.\\./" "/" dep "${dep}") # ner/../status.hpp
+  if(dep MATCHES "include/albertner/(.+\\.hpp)$")
     math(EXPR albertner_headers "${albertner_headers} + 1")
     set(header "${CMAKE_MATCH_1}")
-    if(header IN_LIST tooling_headers)
+    if(header IN_LIST tooling_headers OR header MATCHES "^tooling/")
       list(APPEND reached "${header}")
     endif()
   endif()

@@ -5,10 +5,10 @@
 // Needs no doctest and no exceptions.
 #pragma once
 
-#include <albertner/config.hpp>
-#include <albertner/model.hpp>
-#include <albertner/safetensors.hpp>
-#include <albertner/safetensors_writer.hpp>
+#include <albertner/model/config.hpp>
+#include <albertner/model/model.hpp>
+#include <albertner/io/safetensors.hpp>
+#include <albertner/tooling/safetensors_writer.hpp>
 
 #include <cstdint>
 #include <cstring>

@@ -4,8 +4,8 @@
 // folders and converted models live in a temporary folder under the build tree.
 // docs/robustness.md lists the rows.
 #include <albertner/albertner.hpp>
-#include <albertner/converter.hpp>
-#include <albertner/detail/torch_bin.hpp>
+#include <albertner/tooling/converter.hpp>
+#include <albertner/tooling/torch_bin.hpp>
 
 #include "check_error.hpp"
 #include "shared.hpp"

@@ -5,9 +5,9 @@
 // on stdout, exactly one line on stderr starting "albertner: error:".
 #include "shared.hpp"
 
-#include <albertner/json.hpp>
-#include <albertner/model.hpp>
-#include <albertner/safetensors.hpp>
+#include <albertner/io/json.hpp>
+#include <albertner/model/model.hpp>
+#include <albertner/io/safetensors.hpp>
 
 #include <fcntl.h>
 #include <poll.h>

@@ -4,7 +4,7 @@
 #include "golden.hpp"
 #include "shared.hpp"
 
-#include <albertner/conll.hpp>
+#include <albertner/tooling/conll.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -8,7 +8,7 @@
 #include "torch_zip.hpp"
 
 #include <albertner/albertner.hpp>
-#include <albertner/safetensors_writer.hpp>
+#include <albertner/tooling/safetensors_writer.hpp>
 
 #include <dirent.h>
 #include <sys/stat.h>

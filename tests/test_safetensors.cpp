@@ -1,7 +1,7 @@
 // safetensors: reading the golden files, writer → reader round trips, and one test per rule
 // of the reference parser that a malformed file can break.
-#include <albertner/safetensors.hpp>
-#include <albertner/safetensors_writer.hpp>
+#include <albertner/io/safetensors.hpp>
+#include <albertner/tooling/safetensors_writer.hpp>
 
 #include <doctest/doctest.h>
 

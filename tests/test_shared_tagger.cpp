@@ -4,7 +4,7 @@
 #include "shared.hpp"
 
 #include <albertner/albertner.hpp>
-#include <albertner/conll.hpp>
+#include <albertner/tooling/conll.hpp>
 
 #include <cstdlib>
 #include <string>

@@ -3,11 +3,11 @@
 // grouping edge cases, its error paths, and the long-document window plan.
 #include "shared.hpp"
 
-#include <albertner/detail/iob2_viterbi.hpp>
-#include <albertner/detail/metaspace.hpp>
-#include <albertner/detail/numpy_f32.hpp>
-#include <albertner/json.hpp>
-#include <albertner/span_decoder.hpp>
+#include <albertner/ner/iob2_viterbi.hpp>
+#include <albertner/text/metaspace.hpp>
+#include <albertner/ner/numpy_f32.hpp>
+#include <albertner/io/json.hpp>
+#include <albertner/ner/span_decoder.hpp>
 
 #include <cmath>
 #include <cstdio>

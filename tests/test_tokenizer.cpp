@@ -3,8 +3,8 @@
 // invariants on random Unicode, error paths, and reading options from tokenizer.json.
 #include "shared.hpp"
 
-#include <albertner/json.hpp>
-#include <albertner/tokenizer.hpp>
+#include <albertner/io/json.hpp>
+#include <albertner/text/tokenizer.hpp>
 
 #include <sentencepiece_processor.h>
 

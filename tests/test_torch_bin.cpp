@@ -1,11 +1,11 @@
 // pytorch_model.bin reading: the golden checkpoint against model.safetensors, hand-built
 // archives for every tensor layout, and hostile input (forbidden globals, broken zips and
 // pickles) that must end in an error naming what went wrong.
-#include <albertner/detail/mapped_file.hpp>
-#include <albertner/detail/pickle.hpp>
-#include <albertner/detail/torch_bin.hpp>
-#include <albertner/detail/zip.hpp>
-#include <albertner/safetensors.hpp>
+#include <albertner/io/mapped_file.hpp>
+#include <albertner/tooling/pickle.hpp>
+#include <albertner/tooling/torch_bin.hpp>
+#include <albertner/tooling/zip.hpp>
+#include <albertner/io/safetensors.hpp>
 
 #include "check_error.hpp"
 #include "shared.hpp"

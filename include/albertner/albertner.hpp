@@ -10,9 +10,9 @@
 
 #if defined(ALBERTNER_DECLARATIONS_ONLY) && !defined(ALBERTNER_IMPLEMENTATION)
 
-#include "entity.hpp"
+#include "ner/entity.hpp"
 #include "status.hpp"
-#include "tagger.hpp"
+#include "ner/tagger.hpp"
 
 namespace albertner {
 extern template class Tagger<float>;
@@ -20,15 +20,15 @@ extern template class Tagger<float>;
 
 #else
 
-#include "config.hpp"
-#include "encoder.hpp"
-#include "model.hpp"
-#include "safetensors.hpp"
-#include "span_decoder.hpp"
+#include "model/config.hpp"
+#include "encoder/encoder.hpp"
+#include "model/model.hpp"
+#include "io/safetensors.hpp"
+#include "ner/span_decoder.hpp"
 #include "status.hpp"
-#include "tagger.hpp"
-#include "tensor.hpp"
-#include "tokenizer.hpp"
+#include "ner/tagger.hpp"
+#include "io/tensor.hpp"
+#include "text/tokenizer.hpp"
 
 #ifdef ALBERTNER_IMPLEMENTATION
 namespace albertner {

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "albertner.hpp"
-#include "conll.hpp"
-#include "converter.hpp"
-#include "files.hpp"
-#include "safetensors_writer.hpp"
+#include "tooling/conll.hpp"
+#include "tooling/converter.hpp"
+#include "tooling/files.hpp"
+#include "tooling/safetensors_writer.hpp"

@@ -1,7 +1,7 @@
 // The converter, built like the embedded program (-Os -fno-exceptions -fno-rtti): turns a Hugging
 // Face folder into a model file for tests/embedded/run.sh when the albertner CLI is not built.
 // Usage: embedded_convert HF_DIR OUT.safetensors
-#include <albertner/converter.hpp>
+#include <albertner/tooling/converter.hpp>
 
 #include <cstdio>
 

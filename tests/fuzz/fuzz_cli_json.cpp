@@ -7,7 +7,7 @@
 // The logits input is read by the CLI's own code (tools/albertner/logits_input.hpp, apart from
 // CLI11 for this purpose).
 #include <albertner/albertner.hpp>
-#include <albertner/converter.hpp>
+#include <albertner/tooling/converter.hpp>
 
 #include "../../tools/albertner/logits_input.hpp"
 #include "fuzz_common.hpp"

@@ -1,10 +1,10 @@
 // albertner::parse_json on arbitrary bytes, then every reader of parsed JSON that the library has
 // (config.json, tokenizer.json / tokenizer_config.json, the model file's tokenizer options), and
 // the writer: what dump() prints must parse again.
-#include <albertner/config.hpp>
-#include <albertner/json.hpp>
-#include <albertner/model.hpp>
-#include <albertner/tokenizer.hpp>
+#include <albertner/model/config.hpp>
+#include <albertner/io/json.hpp>
+#include <albertner/model/model.hpp>
+#include <albertner/text/tokenizer.hpp>
 
 #include "fuzz_common.hpp"
 

@@ -2,7 +2,7 @@
 // be internally consistent: every view inside the buffer, the writer able to write it back to
 // bytes the reader accepts again, and a loadable model runnable end to end (tokenizer, encoder).
 #include <albertner/albertner.hpp>
-#include <albertner/safetensors_writer.hpp>
+#include <albertner/tooling/safetensors_writer.hpp>
 
 #include "fuzz_common.hpp"
 

@@ -1,9 +1,9 @@
 // detail::read_torch_bin_buffer (zip central directory, local headers, restricted unpickler,
 // tensor views and strided copies) on arbitrary bytes; the same bytes also go straight to the
 // unpickler and the zip reader, so that mutations of bare pickles reach the machine directly.
-#include <albertner/detail/pickle.hpp>
-#include <albertner/detail/torch_bin.hpp>
-#include <albertner/detail/zip.hpp>
+#include <albertner/tooling/pickle.hpp>
+#include <albertner/tooling/torch_bin.hpp>
+#include <albertner/tooling/zip.hpp>
 
 #include "fuzz_common.hpp"
 

@@ -2,8 +2,8 @@
 // fixtures (nothing is committed): model files, checkpoints, JSON documents, texts and word lists.
 // Usage: make_seeds SHARED_DIR OUT_DIR
 #include <albertner/albertner.hpp>
-#include <albertner/converter.hpp>
-#include <albertner/json.hpp>
+#include <albertner/tooling/converter.hpp>
+#include <albertner/io/json.hpp>
 
 #include "../synthetic_model.hpp"
 #include "../torch_zip.hpp"

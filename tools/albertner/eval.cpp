@@ -3,7 +3,7 @@
 // conlleval's on B/I/O tags) on a CoNLL file.
 #include "cli.hpp"
 
-#include <albertner/files.hpp>
+#include <albertner/tooling/files.hpp>
 
 #include <memory>
 

@@ -3,8 +3,8 @@
 // tests/fuzz/fuzz_cli_json.cpp fuzzes this very code.
 #pragma once
 
-#include <albertner/encoder.hpp>
-#include <albertner/json.hpp>
+#include <albertner/encoder/encoder.hpp>
+#include <albertner/io/json.hpp>
 #include <albertner/status.hpp>
 
 #include <cstddef>

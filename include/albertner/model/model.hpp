@@ -3,13 +3,13 @@
 #pragma once
 
 #include "config.hpp"
-#include "encoder.hpp"
-#include "entity.hpp"
-#include "json.hpp"
-#include "safetensors.hpp"
-#include "status.hpp"
-#include "tensor.hpp"
-#include "tokenizer.hpp"
+#include "../encoder/encoder.hpp"
+#include "../ner/entity.hpp"
+#include "../io/json.hpp"
+#include "../io/safetensors.hpp"
+#include "../status.hpp"
+#include "../io/tensor.hpp"
+#include "../text/tokenizer.hpp"
 
 #include <cstdint>
 #include <optional>

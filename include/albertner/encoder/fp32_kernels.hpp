@@ -1,6 +1,6 @@
 // fp32 building blocks of the encoder: the matrix product with its epilogue, softmax rows and
 // multi-head self-attention over row-major [tokens, features] activations. Each entry point runs
-// the vectorized kernel of the instruction set the CPU has (detail/isa.hpp; AVX-512, AVX2 or
+// the vectorized kernel of the instruction set the CPU has (isa.hpp; AVX-512, AVX2 or
 // NEON, all from the one source kernels/ops.hpp), else the portable Eigen code; int8 products run
 // on the int8 kernel the CPU has (AVX-512 VNNI, AVX-VNNI, AVX2, NEON with or without SDOT, or a loop).
 #pragma once

@@ -1,17 +1,17 @@
 // Hugging Face ALBERT token-classification folder → one albertner model file.
 #pragma once
 
-#include "config.hpp"
-#include "detail/mapped_file.hpp"
-#include "detail/torch_bin.hpp"
-#include "encoder.hpp"
+#include "../model/config.hpp"
+#include "../io/mapped_file.hpp"
+#include "torch_bin.hpp"
+#include "../encoder/encoder.hpp"
 #include "files.hpp"
-#include "json.hpp"
-#include "model.hpp"
-#include "safetensors.hpp"
+#include "../io/json.hpp"
+#include "../model/model.hpp"
+#include "../io/safetensors.hpp"
 #include "safetensors_writer.hpp"
-#include "status.hpp"
-#include "tokenizer.hpp"
+#include "../status.hpp"
+#include "../text/tokenizer.hpp"
 
 #include <algorithm>
 #include <cmath>

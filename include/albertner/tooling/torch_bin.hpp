@@ -4,8 +4,8 @@
 #pragma once
 
 #include "../status.hpp"
-#include "../tensor.hpp"
-#include "mapped_file.hpp"
+#include "../io/tensor.hpp"
+#include "../io/mapped_file.hpp"
 #include "pickle.hpp"
 #include "zip.hpp"
 

@@ -3,7 +3,7 @@
 // (a temporary file in the same folder, fsync, rename over); file_exists tells a regular file.
 #pragma once
 
-#include "status.hpp"
+#include "../status.hpp"
 
 #include <atomic>
 #include <cerrno>

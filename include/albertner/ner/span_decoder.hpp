@@ -4,10 +4,10 @@
 // It takes plain data (token ids, pieces, offsets), so it depends on no tokenizer or encoder.
 #pragma once
 
-#include "detail/token_aggregation.hpp"
-#include "detail/utf8_index.hpp"
+#include "token_aggregation.hpp"
+#include "../io/utf8_index.hpp"
 #include "entity.hpp"
-#include "status.hpp"
+#include "../status.hpp"
 
 #include <cmath>
 #include <cstddef>

@@ -3,7 +3,7 @@
 // (ALBERTNER_DECLARATIONS_ONLY, see tagger.hpp) includes it without the engine.
 #pragma once
 
-#include "status.hpp"
+#include "../status.hpp"
 
 #include <cstddef>
 #include <cstdint>

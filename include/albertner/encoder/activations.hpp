@@ -2,7 +2,7 @@
 // (activations.py) so that fp32 results round like PyTorch's.
 #pragma once
 
-#include "../config.hpp"
+#include "../model/config.hpp"
 
 #include <Eigen/Core>
 

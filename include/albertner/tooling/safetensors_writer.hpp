@@ -3,10 +3,10 @@
 #pragma once
 
 #include "files.hpp"
-#include "json.hpp"
-#include "safetensors.hpp"
-#include "status.hpp"
-#include "tensor.hpp"
+#include "../io/json.hpp"
+#include "../io/safetensors.hpp"
+#include "../status.hpp"
+#include "../io/tensor.hpp"
 
 #include <algorithm>
 #include <cstddef>

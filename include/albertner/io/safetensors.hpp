@@ -13,10 +13,10 @@
 // errc::format. Every other violation is errc::format.
 #pragma once
 
-#include "detail/mapped_file.hpp"
-#include "detail/utf8_index.hpp"
+#include "mapped_file.hpp"
+#include "utf8_index.hpp"
 #include "json.hpp"
-#include "status.hpp"
+#include "../status.hpp"
 #include "tensor.hpp"
 
 #include <algorithm>

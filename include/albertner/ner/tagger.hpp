@@ -5,14 +5,14 @@
 // Header-only by default: including this header (or <albertner/albertner.hpp>) compiles the
 // whole engine into the file. For applications with many files, the declarations-only mode:
 // compile every file with ALBERTNER_DECLARATIONS_ONLY defined (they then see these declarations,
-// <albertner/entity.hpp> and <albertner/status.hpp> only, not Eigen or sentencepiece), and in
+// <albertner/ner/entity.hpp> and <albertner/status.hpp> only, not Eigen or sentencepiece), and in
 // exactly one file also define ALBERTNER_IMPLEMENTATION before including <albertner/albertner.hpp>:
 // that file holds the engine (the explicit instantiation of Tagger<float>). The members that name
 // Model, Tokenizer, Encoder or Encoding need their headers where they are called.
 #pragma once
 
 #include "entity.hpp"
-#include "status.hpp"
+#include "../status.hpp"
 
 #include <cstddef>
 #include <cstdint>

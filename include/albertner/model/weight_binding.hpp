@@ -3,8 +3,8 @@
 #pragma once
 
 #include "../status.hpp"
-#include "../tensor.hpp"
-#include "bf16.hpp"
+#include "../io/tensor.hpp"
+#include "../io/bf16.hpp"
 
 #include <cstdint>
 #include <string>

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "iob2_viterbi.hpp"
-#include "metaspace.hpp"
+#include "../text/metaspace.hpp"
 #include "numpy_f32.hpp"
 
 #include <cstddef>

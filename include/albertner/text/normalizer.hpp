@@ -5,7 +5,7 @@
 #pragma once
 
 #include "charsmap.hpp"
-#include "utf8.hpp"
+#include "../io/utf8.hpp"
 
 #include <utf8proc.h>
 

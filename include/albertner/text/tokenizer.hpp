@@ -3,16 +3,16 @@
 // library; normalization, pre-tokenization and the Unigram search follow tokenizers.
 #pragma once
 
-#include "config.hpp"
-#include "detail/charsmap.hpp"
-#include "detail/mapped_file.hpp"
-#include "detail/metaspace.hpp"
-#include "detail/normalizer.hpp"
-#include "detail/spiece_proto.hpp"
-#include "detail/unigram.hpp"
-#include "detail/utf8.hpp"
-#include "json.hpp"
-#include "status.hpp"
+#include "../model/config.hpp"
+#include "charsmap.hpp"
+#include "../io/mapped_file.hpp"
+#include "metaspace.hpp"
+#include "normalizer.hpp"
+#include "spiece_proto.hpp"
+#include "unigram.hpp"
+#include "../io/utf8.hpp"
+#include "../io/json.hpp"
+#include "../status.hpp"
 
 #include <sentencepiece_processor.h>
 #include <utf8proc.h>

@@ -2,12 +2,12 @@
 // ALBERTNER_DECLARATIONS_ONLY is defined without ALBERTNER_IMPLEMENTATION.
 #pragma once
 
-#include "encoder.hpp"
-#include "model.hpp"
+#include "../encoder/encoder.hpp"
+#include "../model/model.hpp"
 #include "span_decoder.hpp"
-#include "status.hpp"
+#include "../status.hpp"
 #include "tagger.hpp"
-#include "tokenizer.hpp"
+#include "../text/tokenizer.hpp"
 
 #include <algorithm>
 #include <cstdint>

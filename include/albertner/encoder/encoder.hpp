@@ -2,15 +2,15 @@
 // computed as Hugging Face's AlbertForTokenClassification computes them at inference.
 #pragma once
 
-#include "config.hpp"
-#include "detail/activations.hpp"
-#include "detail/fp32_kernels.hpp"
-#include "detail/layer_norm.hpp"
-#include "detail/scratch.hpp"
-#include "detail/weight_binding.hpp"
-#include "detail/worker_pool.hpp"
-#include "status.hpp"
-#include "tensor.hpp"
+#include "../model/config.hpp"
+#include "activations.hpp"
+#include "fp32_kernels.hpp"
+#include "layer_norm.hpp"
+#include "scratch.hpp"
+#include "../model/weight_binding.hpp"
+#include "worker_pool.hpp"
+#include "../status.hpp"
+#include "../io/tensor.hpp"
 
 #include <algorithm>
 #include <array>

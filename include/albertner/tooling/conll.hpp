@@ -4,13 +4,13 @@
 // sub-token). Rules in docs/evaluation.md.
 #pragma once
 
-#include "detail/mapped_file.hpp"
-#include "detail/numpy_f32.hpp"
-#include "detail/token_aggregation.hpp"
-#include "detail/utf8.hpp"
-#include "status.hpp"
-#include "tagger.hpp"
-#include "tokenizer.hpp"
+#include "../io/mapped_file.hpp"
+#include "../ner/numpy_f32.hpp"
+#include "../ner/token_aggregation.hpp"
+#include "../io/utf8.hpp"
+#include "../status.hpp"
+#include "../ner/tagger.hpp"
+#include "../text/tokenizer.hpp"
 
 #include <cmath>
 #include <cstddef>

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "../status.hpp"
-#include "utf8.hpp"
+#include "../io/utf8.hpp"
 
 #include <cstddef>
 #include <cstdint>

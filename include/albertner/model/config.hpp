@@ -1,8 +1,8 @@
 // The architecture of an ALBERT token classifier and the options of its tokenizer.
 #pragma once
 
-#include "json.hpp"
-#include "status.hpp"
+#include "../io/json.hpp"
+#include "../status.hpp"
 
 #include <cmath>
 #include <cstdint>
