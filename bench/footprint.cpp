@@ -1,6 +1,10 @@
 // Memory footprint of tagging 128 tokens, for bench/footprint.sh (docs/benchmarks.md, "Footprint").
 //   footprint convert HF_DIR OUT.safetensors f32|bf16|int8   writes a model file (as `albertner convert`)
 //   footprint measure MODEL.safetensors                      prints one markdown table row
+//   footprint measure-ids MODEL.safetensors                  the same without a tokenizer: the encoder alone
+//                                                            on 128 token ids from elsewhere (Model::open,
+//                                                            make_encoder, one forward pass)
+// Run with ALBERTNER_ISA=portable, the encoder uses the file's weights in place (no packed copy).
 // measure runs in a fresh process and reads /proc/self/status before the open, after it and after
 // tagging a text of exactly 128 positions ([CLS] and [SEP] included) on one thread: RssFile (model
 // pages still mapped and resident), RssAnon (packed weights, tokenizer, scratch), VmHWM (the peak).
@@ -83,13 +87,54 @@ int measure(const char* path) {
   return 0;
 }
 
+/// As measure, but the encoder alone on 128 ids: what a product saves that gets its ids elsewhere.
+int measure_ids(const char* path) {
+  struct stat st;
+  if (::stat(path, &st) != 0) {
+    std::fprintf(stderr, "footprint: cannot stat %s\n", path);
+    return 1;
+  }
+  const long file0 = status_kb("RssFile"), anon0 = status_kb("RssAnon");
+  auto model = albertner::Model::open(path);
+  if (!model.ok()) {
+    std::fprintf(stderr, "footprint: %s\n", model.error().what().c_str());
+    return 1;
+  }
+  auto encoder = albertner::make_encoder<float>(*model);
+  if (!encoder.ok()) {
+    std::fprintf(stderr, "footprint: %s\n", encoder.error().what().c_str());
+    return 1;
+  }
+  const long anon1 = status_kb("RssAnon");
+  std::int64_t ids[128];
+  for (std::int64_t i = 0; i < 128; ++i) ids[i] = i == 0 ? 2 : i == 127 ? 3 : 100 + i; // [CLS] ... [SEP]
+  albertner::EncoderInput input;
+  input.batch = 1;
+  input.seq_len = 128;
+  input.input_ids = ids;
+  albertner::Encoder<float>::Workspace workspace;
+  auto out = encoder->forward(input, workspace);
+  if (!out.ok()) {
+    std::fprintf(stderr, "footprint: %s\n", out.error().what().c_str());
+    return 1;
+  }
+  const long file2 = status_kb("RssFile"), anon2 = status_kb("RssAnon"), hwm = status_kb("VmHWM");
+  const char* name = std::strrchr(path, '/');
+  std::printf("| %s, ids only | %lld | %ld | %ld | %zu | %ld | %ld |\n", name ? name + 1 : path,
+              static_cast<long long>(st.st_size / 1024), file2 - file0, anon1 - anon0,
+              encoder->workspace_bytes(1, 128) / 1024, anon2 - anon1, hwm);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
   if (argc == 5 && std::strcmp(argv[1], "convert") == 0) return convert(argv[2], argv[3], argv[4]);
   if (argc == 3 && std::strcmp(argv[1], "measure") == 0) return measure(argv[2]);
+  if (argc == 3 && std::strcmp(argv[1], "measure-ids") == 0) return measure_ids(argv[2]);
   std::fprintf(stderr,
                "usage: footprint convert HF_DIR OUT.safetensors f32|bf16|int8\n"
-               "       footprint measure MODEL.safetensors\n");
+               "       footprint measure MODEL.safetensors\n"
+               "       footprint measure-ids MODEL.safetensors\n");
   return 2;
 }

@@ -53,4 +53,15 @@ for d in ${DTYPES:-f32 bf16 int8}; do
   "$build/footprint" measure "$f" 2>>"$build/footprint.log"
 done
 echo
+echo "What can be left out: the tokenizer (ids from elsewhere: measure-ids, the encoder alone) and the packed"
+echo "copy of the weights (ALBERTNER_ISA=portable: Eigen on the file's weights in place, several times slower)."
+echo
+echo "| variant | file (kB) | model pages resident (kB) | anon. after open (kB) | workspace, 1×128 (kB) | anon. growth while tagging (kB) | VmHWM (kB) |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
+for d in ${DTYPES:-f32 bf16 int8}; do
+  f="$build/base-$d.safetensors"
+  "$build/footprint" measure-ids "$f" 2>>"$build/footprint.log"
+  ALBERTNER_ISA=portable "$build/footprint" measure "$f" 2>>"$build/footprint.log" | sed 's/^| \([^|]*\) |/| \1, weights in place (portable) |/'
+done
+echo
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'); $($cxx --version | head -n 1)"
