@@ -5,9 +5,10 @@
 // Needs no doctest and no exceptions.
 #pragma once
 
+#include <albertner/io/safetensors.hpp>
 #include <albertner/model/config.hpp>
 #include <albertner/model/model.hpp>
-#include <albertner/io/safetensors.hpp>
+#include <albertner/model/weight_schema.hpp>
 #include <albertner/tooling/safetensors_writer.hpp>
 
 #include <cstdint>
@@ -24,50 +25,43 @@ struct SyntheticTensor {
   std::vector<float> values;
 };
 
-/// Every tensor Encoder<float>::create binds for `c`, in binding order. Weights are uniform in
-/// [-0.5, 0.5] / sqrt(fan-in) from a fixed LCG seeded with `seed`; LayerNorm gamma 1, beta 0.
+/// Every tensor Encoder<float>::create binds for `c` (the weight schema), in binding order.
+/// Weights are uniform in [-0.5, 0.5] / sqrt(fan-in) from a fixed LCG seeded with `seed`;
+/// LayerNorm gamma 1, beta 0.
 inline std::vector<SyntheticTensor> synthetic_weights(const albertner::ModelConfig& c, std::uint32_t seed = 1) {
+  using albertner::detail::WeightRole;
+  using albertner::detail::WeightSpec;
   std::uint32_t state = seed * 2654435761u + 1u;
   auto next = [&state]() {
     state = state * 1664525u + 1013904223u;
     return static_cast<float>(state >> 8) / static_cast<float>(1u << 24) - 0.5f;
   };
   std::vector<SyntheticTensor> out;
-  auto random = [&](const std::string& name, std::vector<std::int64_t> shape, float scale) {
+  auto random = [&](const WeightSpec& w, float scale) {
     std::int64_t n = 1;
-    for (std::int64_t d : shape) n *= d;
-    SyntheticTensor t{name, std::move(shape), std::vector<float>(static_cast<std::size_t>(n))};
+    for (std::int64_t d : w.shape) n *= d;
+    SyntheticTensor t{w.name, w.shape, std::vector<float>(static_cast<std::size_t>(n))};
     for (float& v : t.values) v = next() * scale;
     out.push_back(std::move(t));
   };
-  auto constant = [&](const std::string& name, std::int64_t n, float value) {
-    out.push_back(SyntheticTensor{name, {n}, std::vector<float>(static_cast<std::size_t>(n), value)});
+  auto constant = [&](const WeightSpec& w, float value) {
+    out.push_back(SyntheticTensor{w.name, w.shape, std::vector<float>(static_cast<std::size_t>(w.shape[0]), value)});
   };
-  auto dense = [&](const std::string& prefix, std::int64_t rows, std::int64_t cols) {
-    random(prefix + ".weight", {rows, cols}, 2.0f / static_cast<float>(cols > 0 ? cols : 1));
-    random(prefix + ".bias", {rows}, 0.04f);
-  };
-  auto norm = [&](const std::string& prefix, std::int64_t n) {
-    constant(prefix + ".weight", n, 1.0f);
-    constant(prefix + ".bias", n, 0.0f);
-  };
-  const std::int64_t E = c.embedding_size, H = c.hidden_size, I = c.intermediate_size;
-  random("albert.embeddings.word_embeddings.weight", {c.vocab_size, E}, 1.0f);
-  random("albert.embeddings.position_embeddings.weight", {c.max_position_embeddings, E}, 0.5f);
-  random("albert.embeddings.token_type_embeddings.weight", {c.type_vocab_size, E}, 0.5f);
-  norm("albert.embeddings.LayerNorm", E);
-  dense("albert.encoder.embedding_hidden_mapping_in", H, E);
-  for (std::int64_t g = 0; g < c.num_hidden_groups; ++g)
-    for (std::int64_t i = 0; i < c.inner_group_num; ++i) {
-      const std::string p =
-          "albert.encoder.albert_layer_groups." + std::to_string(g) + ".albert_layers." + std::to_string(i) + ".";
-      for (const char* n : {"attention.query", "attention.key", "attention.value", "attention.dense"}) dense(p + n, H, H);
-      norm(p + "attention.LayerNorm", H);
-      dense(p + "ffn", I, H);
-      dense(p + "ffn_output", H, I);
-      norm(p + "full_layer_layer_norm", H);
+  const albertner::detail::WeightSchema schema = albertner::detail::weight_schema(c);
+  schema.for_each([&](const WeightSpec& w) {
+    switch (w.role) {
+    case WeightRole::embedding: random(w, w.name == schema.word_embeddings.name ? 1.0f : 0.5f); break;
+    case WeightRole::linear_weight: {
+      const std::int64_t cols = w.shape[1];
+      random(w, 2.0f / static_cast<float>(cols > 0 ? cols : 1));
+      break;
     }
-  dense("classifier", c.num_labels(), H);
+    case WeightRole::linear_bias: random(w, 0.04f); break;
+    case WeightRole::norm_gamma: constant(w, 1.0f); break;
+    case WeightRole::norm_beta: constant(w, 0.0f); break;
+    case WeightRole::row_scales: break; // not in the schema: F32 models have none
+    }
+  });
   return out;
 }
 

@@ -5,12 +5,13 @@
 #include "golden.hpp"
 #include "shared.hpp"
 
-#include <albertner/model/config.hpp>
-#include <albertner/tooling/converter.hpp>
-#include <albertner/io/bf16.hpp>
 #include <albertner/encoder/encoder.hpp>
+#include <albertner/io/bf16.hpp>
 #include <albertner/io/json.hpp>
 #include <albertner/io/safetensors.hpp>
+#include <albertner/model/config.hpp>
+#include <albertner/model/weight_schema.hpp>
+#include <albertner/tooling/converter.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -30,6 +31,11 @@ using albertner::errc;
 using albertner::ModelConfig;
 using albertner::Stage;
 using albertner::TensorView;
+using albertner::detail::LinearSpec;
+using albertner::detail::NormSpec;
+using albertner::detail::WeightRole;
+using albertner::detail::WeightSchema;
+using albertner::detail::WeightSpec;
 
 namespace {
 
@@ -60,49 +66,36 @@ struct SyntheticModel {
     return it == views.end() ? nullptr : &it->second;
   }
   const std::vector<float>& w(const std::string& name) const { return data.at(name); }
+  const std::vector<float>& w(const WeightSpec& spec) const { return data.at(spec.name); }
 };
 
 SyntheticModel make_synthetic(const ModelConfig& config, unsigned seed) {
   SyntheticModel m;
   m.config = config;
   std::mt19937 rng(seed);
-  auto add = [&](const std::string& name, std::vector<std::int64_t> shape, double mean, double stddev) {
+  auto add = [&](const WeightSpec& w, double mean, double stddev) {
     std::normal_distribution<double> dist(mean, stddev);
     std::int64_t n = 1;
-    for (std::int64_t d : shape) n *= d;
-    std::vector<float>& v = m.data[name];
+    for (std::int64_t d : w.shape) n *= d;
+    std::vector<float>& v = m.data[w.name];
     for (std::int64_t i = 0; i < n; ++i) v.push_back(static_cast<float>(dist(rng)));
     TensorView t;
-    t.name = name;
-    t.shape = shape;
-    m.views[name] = t;
+    t.name = w.name;
+    t.shape = w.shape;
+    m.views[w.name] = t;
   };
-  auto dense = [&](const std::string& p, std::int64_t out, std::int64_t in) {
-    add(p + ".weight", {out, in}, 0, 1.0 / std::sqrt(double(in)));
-    add(p + ".bias", {out}, 0, 0.1);
-  };
-  auto norm = [&](const std::string& p, std::int64_t dim) {
-    add(p + ".weight", {dim}, 1, 0.2);
-    add(p + ".bias", {dim}, 0, 0.1);
-  };
-  const std::int64_t E = config.embedding_size, H = config.hidden_size;
-  add("albert.embeddings.word_embeddings.weight", {config.vocab_size, E}, 0, 1);
-  add("albert.embeddings.position_embeddings.weight", {config.max_position_embeddings, E}, 0, 0.5);
-  add("albert.embeddings.token_type_embeddings.weight", {config.type_vocab_size, E}, 0, 0.5);
-  norm("albert.embeddings.LayerNorm", E);
-  dense("albert.encoder.embedding_hidden_mapping_in", H, E);
-  for (std::int64_t g = 0; g < config.num_hidden_groups; ++g)
-    for (std::int64_t i = 0; i < config.inner_group_num; ++i) {
-      const std::string p =
-          "albert.encoder.albert_layer_groups." + std::to_string(g) + ".albert_layers." + std::to_string(i) + ".";
-      for (const char* n : {"attention.query", "attention.key", "attention.value", "attention.dense"})
-        dense(p + n, H, H);
-      norm(p + "attention.LayerNorm", H);
-      dense(p + "ffn", config.intermediate_size, H);
-      dense(p + "ffn_output", H, config.intermediate_size);
-      norm(p + "full_layer_layer_norm", H);
+  // The schema's tensors in binding order, each drawn by its role.
+  const WeightSchema schema = albertner::detail::weight_schema(config);
+  schema.for_each([&](const WeightSpec& w) {
+    switch (w.role) {
+    case WeightRole::embedding: add(w, 0, w.name == schema.word_embeddings.name ? 1 : 0.5); break;
+    case WeightRole::linear_weight: add(w, 0, 1.0 / std::sqrt(double(w.shape[1]))); break;
+    case WeightRole::linear_bias: add(w, 0, 0.1); break;
+    case WeightRole::norm_gamma: add(w, 1, 0.2); break;
+    case WeightRole::norm_beta: add(w, 0, 0.1); break;
+    case WeightRole::row_scales: break; // not in the schema: quantize_matrices adds them
     }
-  dense("classifier", config.num_labels(), H);
+  });
   // Views point into `data` only now that no vector moves any more.
   for (auto& v : m.views) {
     const std::vector<float>& d = m.data.at(v.first);
@@ -175,7 +168,7 @@ double bf16_rounded(double x) {
 
 /// `operand`: x rounded to bf16 first, as the BF16 dot-product kernels round it, or quantized
 /// per row as the int8 kernels do (quantize_rows_u8's rule, in float).
-Matrix ref_linear(const SyntheticModel& m, const std::string& p, const Matrix& x, Operand operand = Operand::exact) {
+Matrix ref_linear(const SyntheticModel& m, const LinearSpec& p, const Matrix& x, Operand operand = Operand::exact) {
   if (operand != Operand::exact) {
     Matrix rounded = x;
     for (auto& row : rounded) {
@@ -190,8 +183,8 @@ Matrix ref_linear(const SyntheticModel& m, const std::string& p, const Matrix& x
     }
     return ref_linear(m, p, rounded);
   }
-  const std::vector<float>& w = m.w(p + ".weight");
-  const std::vector<float>& b = m.w(p + ".bias");
+  const std::vector<float>& w = m.w(p.weight);
+  const std::vector<float>& b = m.w(p.bias);
   const std::size_t out = b.size();
   Matrix y(x.size(), std::vector<double>(out));
   for (std::size_t r = 0; r < x.size(); ++r)
@@ -203,9 +196,9 @@ Matrix ref_linear(const SyntheticModel& m, const std::string& p, const Matrix& x
   return y;
 }
 
-void ref_layer_norm(const SyntheticModel& m, const std::string& p, Matrix& x) {
-  const std::vector<float>& g = m.w(p + ".weight");
-  const std::vector<float>& b = m.w(p + ".bias");
+void ref_layer_norm(const SyntheticModel& m, const NormSpec& p, Matrix& x) {
+  const std::vector<float>& g = m.w(p.gamma);
+  const std::vector<float>& b = m.w(p.beta);
   for (std::vector<double>& row : x) {
     double mean = 0, var = 0;
     for (double v : row) mean += v;
@@ -236,22 +229,21 @@ Matrix ref_forward(const SyntheticModel& m, const EncoderInput& in, Operand R = 
   const std::size_t B = std::size_t(in.batch), T = std::size_t(in.seq_len), E = std::size_t(c.embedding_size);
   const std::size_t H = std::size_t(c.hidden_size), heads = std::size_t(c.num_attention_heads), hd = H / heads;
   Matrix x(B * T, std::vector<double>(E));
-  const std::vector<float>& word = m.w("albert.embeddings.word_embeddings.weight");
-  const std::vector<float>& pos = m.w("albert.embeddings.position_embeddings.weight");
-  const std::vector<float>& type = m.w("albert.embeddings.token_type_embeddings.weight");
+  const WeightSchema s = albertner::detail::weight_schema(c);
+  const std::vector<float>& word = m.w(s.word_embeddings);
+  const std::vector<float>& pos = m.w(s.position_embeddings);
+  const std::vector<float>& type = m.w(s.token_type_embeddings);
   for (std::size_t r = 0; r < B * T; ++r)
     for (std::size_t e = 0; e < E; ++e)
       x[r][e] = double(word[std::size_t(in.input_ids[r]) * E + e]) + type[std::size_t(in.token_type_ids[r]) * E + e] +
                 pos[(r % T) * E + e];
-  ref_layer_norm(m, "albert.embeddings.LayerNorm", x);
-  Matrix h = ref_linear(m, "albert.encoder.embedding_hidden_mapping_in", x, R);
+  ref_layer_norm(m, s.embedding_norm, x);
+  Matrix h = ref_linear(m, s.projection, x, R);
   for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const auto group = std::int64_t(double(i) / (double(c.num_hidden_layers) / double(c.num_hidden_groups)));
     for (std::int64_t j = 0; j < c.inner_group_num; ++j) {
-      const std::string p =
-          "albert.encoder.albert_layer_groups." + std::to_string(group) + ".albert_layers." + std::to_string(j) + ".";
-      const Matrix q = ref_linear(m, p + "attention.query", h, R), k = ref_linear(m, p + "attention.key", h, R),
-                   v = ref_linear(m, p + "attention.value", h, R);
+      const albertner::detail::LayerSpec& p = s.groups[std::size_t(group)][std::size_t(j)];
+      const Matrix q = ref_linear(m, p.query, h, R), k = ref_linear(m, p.key, h, R), v = ref_linear(m, p.value, h, R);
       Matrix ctx(B * T, std::vector<double>(H, 0.0));
       for (std::size_t b = 0; b < B; ++b)
         for (std::size_t n = 0; n < heads; ++n)
@@ -271,20 +263,20 @@ Matrix ref_forward(const SyntheticModel& m, const EncoderInput& in, Operand R = 
               for (std::size_t d = 0; d < hd; ++d)
                 ctx[b * T + qi][n * hd + d] += s[ki] / sum * v[b * T + ki][n * hd + d];
           }
-      Matrix a = ref_linear(m, p + "attention.dense", ctx, R);
+      Matrix a = ref_linear(m, p.dense, ctx, R);
       for (std::size_t r = 0; r < a.size(); ++r)
         for (std::size_t col = 0; col < H; ++col) a[r][col] += h[r][col];
-      ref_layer_norm(m, p + "attention.LayerNorm", a);
-      Matrix f = ref_linear(m, p + "ffn", a, R);
+      ref_layer_norm(m, p.attention_norm, a);
+      Matrix f = ref_linear(m, p.ffn, a, R);
       for (auto& row : f)
         for (double& val : row) val = ref_activation(c.hidden_act, val);
-      h = ref_linear(m, p + "ffn_output", f, R);
+      h = ref_linear(m, p.ffn_output, f, R);
       for (std::size_t r = 0; r < h.size(); ++r)
         for (std::size_t col = 0; col < H; ++col) h[r][col] += a[r][col];
-      ref_layer_norm(m, p + "full_layer_layer_norm", h);
+      ref_layer_norm(m, p.output_norm, h);
     }
   }
-  return ref_linear(m, "classifier", h, R);
+  return ref_linear(m, s.classifier, h, R);
 }
 
 /// Several groups, several inner layers, an uneven layers/groups ratio and a large eps.

@@ -169,13 +169,14 @@ public:
     std::size_t buffer_bytes_ = 0;
   };
 
-  /// Binds every weight of `config` by its Hugging Face state_dict name through `lookup`, a
-  /// callable `const TensorView* (const std::string& name)` that returns nullptr when the name
-  /// is absent. Each tensor must have exactly the shape the config implies and be F32; the
-  /// matrices (embedding tables and Linear weights) may be BF16 instead: the arithmetic stays
-  /// fp32, except that on avx512_bf16 kernels the products with BF16 weights round their other
-  /// operand to bf16 too (BF16 dot products, fp32 accumulation); or I8 with F32 row scales
-  /// `<name>_scale`: the products then quantize their other operand per row and sum in int32.
+  /// Binds every weight of `config` (the names, shapes and roles of model/weight_schema.hpp) by its
+  /// Hugging Face state_dict name through `lookup`, a callable
+  /// `const TensorView* (const std::string& name)` that returns nullptr when the name is absent.
+  /// Each tensor must have exactly the shape the config implies and be F32; the matrices
+  /// (embedding tables and Linear weights) may be BF16 instead: the arithmetic stays fp32, except
+  /// that on avx512_bf16 kernels the products with BF16 weights round their other operand to bf16
+  /// too (BF16 dot products, fp32 accumulation); or I8 with F32 row scales `<name>_scale`: the
+  /// products then quantize their other operand per row and sum in int32.
   /// Errors: errc::config (invalid config), errc::missing (absent tensor), errc::shape (dtype or
   /// shape), errc::format (byte count), errc::unsupported (data not float-aligned).
   /// Where the AVX-512 kernels run, the Linear weights are copied into their layout; `release`,
@@ -341,58 +342,49 @@ Result<Encoder<float>> Encoder<float>::create(const ModelConfig& config, Lookup&
   ALBERTNER_CHECK(config.validate());
   Encoder e;
   e.config_ = config;
-  const std::int64_t E = config.embedding_size, H = config.hidden_size, I = config.intermediate_size;
+  const detail::WeightSchema schema = detail::weight_schema(config);
 
-  auto bind = [&](const std::string& name, const std::vector<std::int64_t>& shape) {
-    return detail::bind_f32(lookup, name, shape);
-  };
-  auto matrix = [&](const std::string& name, const std::vector<std::int64_t>& shape) {
-    return detail::bind_matrix(lookup, name, shape);
-  };
-  auto dense = [&](const std::string& prefix, std::int64_t out, std::int64_t in) -> Result<detail::DenseF32> {
+  auto dense = [&](const detail::LinearSpec& spec) -> Result<detail::DenseF32> {
     detail::DenseF32 d;
-    d.out = out;
-    d.in = in;
-    ALBERTNER_TRY(const detail::WeightMatrix w, matrix(prefix + ".weight", {out, in}));
+    d.out = spec.weight.shape[0];
+    d.in = spec.weight.shape[1];
+    ALBERTNER_TRY(const detail::WeightMatrix w, detail::bind_matrix(lookup, spec.weight));
     d.weight = w.f32;
     d.weight_bf16 = w.bf16;
     d.weight_i8 = w.i8;
     d.weight_scale = w.scale;
     if (w.i8) e.int8_products_ = true;
-    ALBERTNER_TRY(d.bias, bind(prefix + ".bias", {out}));
+    ALBERTNER_TRY(d.bias, detail::bind_f32(lookup, spec.bias));
     return d;
   };
-  auto norm = [&](const std::string& prefix, std::int64_t dim) -> Result<detail::NormF32> {
+  auto norm = [&](const detail::NormSpec& spec) -> Result<detail::NormF32> {
     detail::NormF32 n;
-    ALBERTNER_TRY(n.gamma, bind(prefix + ".weight", {dim}));
-    ALBERTNER_TRY(n.beta, bind(prefix + ".bias", {dim}));
+    ALBERTNER_TRY(n.gamma, detail::bind_f32(lookup, spec.gamma));
+    ALBERTNER_TRY(n.beta, detail::bind_f32(lookup, spec.beta));
     return n;
   };
 
-  ALBERTNER_TRY(e.word_embeddings_, matrix("albert.embeddings.word_embeddings.weight", {config.vocab_size, E}));
-  ALBERTNER_TRY(e.position_embeddings_,
-                matrix("albert.embeddings.position_embeddings.weight", {config.max_position_embeddings, E}));
-  ALBERTNER_TRY(e.token_type_embeddings_,
-                matrix("albert.embeddings.token_type_embeddings.weight", {config.type_vocab_size, E}));
-  ALBERTNER_TRY(e.embedding_norm_, norm("albert.embeddings.LayerNorm", E));
-  ALBERTNER_TRY(e.projection_, dense("albert.encoder.embedding_hidden_mapping_in", H, E));
+  ALBERTNER_TRY(e.word_embeddings_, detail::bind_matrix(lookup, schema.word_embeddings));
+  ALBERTNER_TRY(e.position_embeddings_, detail::bind_matrix(lookup, schema.position_embeddings));
+  ALBERTNER_TRY(e.token_type_embeddings_, detail::bind_matrix(lookup, schema.token_type_embeddings));
+  ALBERTNER_TRY(e.embedding_norm_, norm(schema.embedding_norm));
+  ALBERTNER_TRY(e.projection_, dense(schema.projection));
 
-  e.groups_.resize(static_cast<std::size_t>(config.num_hidden_groups));
-  for (std::int64_t g = 0; g < config.num_hidden_groups; ++g) {
-    for (std::int64_t i = 0; i < config.inner_group_num; ++i) {
-      const std::string p =
-          "albert.encoder.albert_layer_groups." + std::to_string(g) + ".albert_layers." + std::to_string(i) + ".";
+  for (const std::vector<detail::LayerSpec>& group : schema.groups) {
+    std::vector<Layer> layers;
+    for (const detail::LayerSpec& spec : group) {
       Layer l;
-      ALBERTNER_TRY(l.query, dense(p + "attention.query", H, H));
-      ALBERTNER_TRY(l.key, dense(p + "attention.key", H, H));
-      ALBERTNER_TRY(l.value, dense(p + "attention.value", H, H));
-      ALBERTNER_TRY(l.dense, dense(p + "attention.dense", H, H));
-      ALBERTNER_TRY(l.attention_norm, norm(p + "attention.LayerNorm", H));
-      ALBERTNER_TRY(l.ffn, dense(p + "ffn", I, H));
-      ALBERTNER_TRY(l.ffn_output, dense(p + "ffn_output", H, I));
-      ALBERTNER_TRY(l.output_norm, norm(p + "full_layer_layer_norm", H));
-      e.groups_[static_cast<std::size_t>(g)].push_back(l);
+      ALBERTNER_TRY(l.query, dense(spec.query));
+      ALBERTNER_TRY(l.key, dense(spec.key));
+      ALBERTNER_TRY(l.value, dense(spec.value));
+      ALBERTNER_TRY(l.dense, dense(spec.dense));
+      ALBERTNER_TRY(l.attention_norm, norm(spec.attention_norm));
+      ALBERTNER_TRY(l.ffn, dense(spec.ffn));
+      ALBERTNER_TRY(l.ffn_output, dense(spec.ffn_output));
+      ALBERTNER_TRY(l.output_norm, norm(spec.output_norm));
+      layers.push_back(l);
     }
+    e.groups_.push_back(std::move(layers));
   }
   for (std::int64_t i = 0; i < config.num_hidden_layers; ++i) {
     const std::int64_t g = config.group_of_iteration(i);
@@ -402,7 +394,7 @@ Result<Encoder<float>> Encoder<float>::create(const ModelConfig& config, Lookup&
                                        " but num_hidden_groups = " + std::to_string(config.num_hidden_groups));
     e.schedule_.push_back(g);
   }
-  ALBERTNER_TRY(e.classifier_, dense("classifier", config.num_labels(), H));
+  ALBERTNER_TRY(e.classifier_, dense(schema.classifier));
   ALBERTNER_CHECK(e.pack_weights(release));
   return e;
 }

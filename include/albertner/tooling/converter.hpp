@@ -1,17 +1,17 @@
 // Hugging Face ALBERT token-classification folder → one albertner model file.
 #pragma once
 
-#include "../model/config.hpp"
-#include "../io/mapped_file.hpp"
-#include "torch_bin.hpp"
-#include "../encoder/encoder.hpp"
-#include "files.hpp"
 #include "../io/json.hpp"
-#include "../model/model.hpp"
+#include "../io/mapped_file.hpp"
 #include "../io/safetensors.hpp"
-#include "safetensors_writer.hpp"
+#include "../model/config.hpp"
+#include "../model/model.hpp"
+#include "../model/weight_binding.hpp"
 #include "../status.hpp"
 #include "../text/tokenizer.hpp"
+#include "files.hpp"
+#include "safetensors_writer.hpp"
+#include "torch_bin.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -343,7 +343,7 @@ inline Result<ConvertReport> convert_hf_checkpoint(const std::string& hf_dir, co
   const std::vector<TensorView>& source = is_safetensors ? from_safetensors->tensors() : from_torch->tensors;
 
   // Canonical key → source tensor; F16/BF16/F64 are widened on first use (the encoder computes in F32).
-  std::map<std::string, TensorView> views; // node addresses stay valid for the encoder
+  std::map<std::string, TensorView> views; // node addresses stay valid while `used` points at them
   for (const TensorView& t : source) views[t.name] = t;
   std::vector<std::vector<std::uint8_t>> widened; // owns widened bytes; inner buffers never move
   std::vector<std::pair<std::string, const TensorView*>> used;
@@ -372,9 +372,10 @@ inline Result<ConvertReport> convert_hf_checkpoint(const std::string& hf_dir, co
     }
     return nullptr;
   };
-  auto encoder = Encoder<float>::create(report.config, lookup);
+  // The tensors the schema lists, checked as the encoder will bind them.
+  const Status bound = detail::check_weights(lookup, detail::weight_schema(report.config));
   if (!lookup_errors.empty()) return lookup_errors.front();
-  if (!encoder.ok()) return encoder.error().with_context(report.weights_path);
+  if (!bound.ok()) return bound.error().with_context(report.weights_path);
 
   std::size_t ignored = 0;
   std::string ignored_names;
