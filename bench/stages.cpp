@@ -1,5 +1,7 @@
 // Per-stage benchmarks of the fp32 forward pass on the golden ALBERT-base model, plus
 // tokenization, span decoding and the whole Tagger text -> entities path (Google Benchmark).
+// The stages are timed as they run inside whole forward passes, through the encoder's one
+// observation hook (StageObserver): the library has no benchmark-only entry points.
 // Arguments: T (tokens per sequence, [CLS] and [SEP] included), batch (sequences or texts),
 // threads. Counters: GFLOP/s, peak% (of threads x one core's fp32 FMA peak, AVX-512 or else AVX2,
 // measured at startup and printed as fp32_peak_gflops in the context) and tokens/s.
@@ -18,6 +20,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,7 +33,7 @@
 namespace {
 
 using albertner::Encoder;
-using Step = Encoder<float>::Step;
+using albertner::Stage;
 using Workspace = Encoder<float>::Workspace;
 
 constexpr std::int64_t kLengths[] = {8, 16, 32, 64, 128, 256, 512};
@@ -106,9 +109,10 @@ struct Fixture {
   std::map<std::int64_t, std::string> texts;
   double peak_gflops = 0.0;                          // 0: no AVX2 or AVX-512 here, peak% is not reported
   std::vector<albertner::ConllSentence> conll_valid; // SHARED/data/conll2003/valid.txt, when present
-  // The (T, batch) whose forward() each workspace last ran: the per-step benchmarks that follow
+  // The (T, batch) whose forward() each workspace last ran: the per-stage benchmarks that follow
   // with the same shape skip their warm-up forward().
   std::vector<std::pair<std::int64_t, std::int64_t>> forwarded;
+  double min_time = 0.05; // --benchmark_min_time: a per-stage benchmark's forward passes run at least this long
 };
 Fixture* fixture = nullptr;
 
@@ -147,38 +151,36 @@ std::int64_t token_count(const std::string& text) {
   return e.ok() ? static_cast<std::int64_t>(e->size()) : 0;
 }
 
-/// FLOPs of one step on [B, T] (multiply-adds count 2; softmax, LayerNorm and the activation
-/// are left out).
-double step_flops(Step step, double B, double T) {
+/// FLOPs of one run of a stage on [B, T] (multiply-adds count 2; softmax, LayerNorm and the
+/// activation are left out); Stage::layer is one loop iteration.
+double stage_flops(Stage stage, double B, double T) {
   const albertner::ModelConfig& c = encoder().config();
   const double rows = B * T, E = static_cast<double>(c.embedding_size), H = static_cast<double>(c.hidden_size),
                I = static_cast<double>(c.intermediate_size), heads = static_cast<double>(c.num_attention_heads),
                d = H / heads, labels = static_cast<double>(c.num_labels());
-  switch (step) {
-  case Step::embeddings: return 0.0;
-  case Step::projection: return 2 * rows * E * H;
-  case Step::qkv: return 2 * rows * H * 3 * H;
-  case Step::attention_scores:
-  case Step::attention_context: return 2 * B * heads * T * T * d;
-  case Step::attention: return 2 * step_flops(Step::attention_scores, B, T);
-  case Step::attention_output: return 2 * rows * H * H;
-  case Step::ffn_in:
-  case Step::ffn_out: return 2 * rows * H * I;
-  case Step::iteration: {
+  switch (stage) {
+  case Stage::embeddings: return 0.0;
+  case Stage::projection: return 2 * rows * E * H;
+  case Stage::qkv: return 2 * rows * H * 3 * H;
+  case Stage::attention: return 2 * (2 * B * heads * T * T * d); // scores and context
+  case Stage::attention_output: return 2 * rows * H * H;
+  case Stage::ffn_in:
+  case Stage::ffn_out: return 2 * rows * H * I;
+  case Stage::layer: {
     double layer = 0.0;
-    for (Step s : {Step::qkv, Step::attention, Step::attention_output, Step::ffn_in, Step::ffn_out})
-      layer += step_flops(s, B, T);
+    for (Stage s : {Stage::qkv, Stage::attention, Stage::attention_output, Stage::ffn_in, Stage::ffn_out})
+      layer += stage_flops(s, B, T);
     return static_cast<double>(c.inner_group_num) * layer;
   }
-  case Step::head: return 2 * rows * H * labels;
+  case Stage::head: return 2 * rows * H * labels;
   }
   return 0.0;
 }
 
 double forward_flops(double B, double T) {
-  return step_flops(Step::projection, B, T) +
-         static_cast<double>(encoder().config().num_hidden_layers) * step_flops(Step::iteration, B, T) +
-         step_flops(Step::head, B, T);
+  return stage_flops(Stage::projection, B, T) +
+         static_cast<double>(encoder().config().num_hidden_layers) * stage_flops(Stage::layer, B, T) +
+         stage_flops(Stage::head, B, T);
 }
 
 /// Rates over the wall time of the timed loop (the benchmarks use real time: worker threads'
@@ -212,27 +214,38 @@ struct EncoderCase {
   EncoderCase& operator=(const EncoderCase&) = delete;
 };
 
-/// The steps that write what `step` reads. After forward() the workspace's layer buffer holds
-/// the FFN intermediate, not Q, K, V and the context, so a step inside an iteration needs the
-/// steps before it to read real activations.
-std::vector<Step> steps_before(Step step) {
-  switch (step) {
-  case Step::attention:
-  case Step::attention_scores: return {Step::qkv};
-  case Step::attention_context: return {Step::qkv, Step::attention_scores};
-  case Step::attention_output: return {Step::qkv, Step::attention};
-  case Step::ffn_in: return {Step::qkv, Step::attention, Step::attention_output};
-  case Step::ffn_out: return {Step::qkv, Step::attention, Step::attention_output, Step::ffn_in};
-  default: return {};
+/// Times one stage inside forward passes, as Encoder's StageObserver: a stage runs from the
+/// observer's previous call (or from `last`, set just before forward() is called) to its own
+/// call; a loop iteration (Stage::layer) from the call before its first qkv to its layer call.
+/// The observer is called on the calling thread once each parallel step is done, so the times
+/// include the wait for the worker threads.
+struct StageTimer {
+  Stage stage = Stage::head;
+  double last = 0.0, iteration_start = 0.0;
+  double total = 0.0; // seconds in `stage`
+  std::int64_t runs = 0;
+
+  static void on_stage(void* user, Stage stage, std::int64_t, const float*, std::int64_t, std::int64_t) {
+    StageTimer& t = *static_cast<StageTimer*>(user);
+    const double now = now_seconds();
+    if (stage == t.stage) {
+      t.total += now - (stage == Stage::layer ? t.iteration_start : t.last);
+      ++t.runs;
+    }
+    if (stage == Stage::projection || stage == Stage::layer) t.iteration_start = now;
+    t.last = now;
   }
-}
+};
 
 struct Shape {
   std::int64_t T, batch, threads;
 };
 Shape shape_of(const benchmark::State& state) { return {state.range(0), state.range(1), state.range(2)}; }
 
-void bench_step(benchmark::State& state, Step step) {
+// One benchmark iteration: forward passes for at least --benchmark_min_time (one at least), the
+// stage timed in each by the observer; the iteration's (manual) time is the mean of one run of
+// the stage over all its runs there (12 per pass inside the loop, else 1).
+void bench_stage(benchmark::State& state, Stage stage) {
   const Shape s = shape_of(state);
   const std::size_t k = thread_index(s.threads);
   Workspace& ws = *fixture->workspaces[k];
@@ -246,17 +259,25 @@ void bench_step(benchmark::State& state, Step step) {
     if (!warm.ok()) return state.SkipWithError(warm.error().what().c_str());
     fixture->forwarded[k] = shape;
   }
-  for (Step before : steps_before(step)) {
-    auto done = encoder().run_step(before, input, ws);
-    if (!done.ok()) return state.SkipWithError(done.error().what().c_str());
-  }
-  const double start = now_seconds();
+  StageTimer timer;
+  timer.stage = stage;
+  const albertner::StageObserver observer{&StageTimer::on_stage, &timer};
   for (auto _ : state) {
-    auto done = encoder().run_step(step, input, ws);
-    if (!done.ok()) return state.SkipWithError(done.error().what().c_str());
+    timer.total = 0.0;
+    timer.runs = 0;
+    const double start = now_seconds();
+    do {
+      timer.last = now_seconds();
+      auto out = encoder().forward(input, ws, observer);
+      if (!out.ok()) return state.SkipWithError(out.error().what().c_str());
+    } while (now_seconds() - start < fixture->min_time);
+    if (timer.runs == 0) return state.SkipWithError("the observer never saw the stage");
+    state.SetIterationTime(timer.total / static_cast<double>(timer.runs));
   }
-  report(state, now_seconds() - start, step_flops(step, static_cast<double>(s.batch), static_cast<double>(s.T)),
+  const double seconds = timer.total / static_cast<double>(timer.runs) * static_cast<double>(state.iterations());
+  report(state, seconds, stage_flops(stage, static_cast<double>(s.batch), static_cast<double>(s.T)),
          static_cast<double>(s.batch * s.T), s.threads);
+  state.counters["runs"] = static_cast<double>(timer.runs);
 }
 
 void bench_forward(benchmark::State& state) {
@@ -357,43 +378,41 @@ void bench_tag(benchmark::State& state) {
          static_cast<double>(s.batch * tokens), s.threads);
 }
 
-const std::array<std::pair<const char*, Step>, 11> kSteps = {{
-    {"embeddings", Step::embeddings},
-    {"projection", Step::projection},
-    {"qkv", Step::qkv},
-    {"attention_scores", Step::attention_scores},
-    {"attention_context", Step::attention_context},
-    {"attention", Step::attention},
-    {"attention_output", Step::attention_output},
-    {"ffn_in", Step::ffn_in},
-    {"ffn_out", Step::ffn_out},
-    {"iteration", Step::iteration},
-    {"head", Step::head},
+// The stages timed, by benchmark name (encoder/NAME); "iteration" is Stage::layer.
+const std::array<std::pair<const char*, Stage>, 9> kStages = {{
+    {"embeddings", Stage::embeddings},
+    {"projection", Stage::projection},
+    {"qkv", Stage::qkv},
+    {"attention", Stage::attention},
+    {"attention_output", Stage::attention_output},
+    {"ffn_in", Stage::ffn_in},
+    {"ffn_out", Stage::ffn_out},
+    {"iteration", Stage::layer},
+    {"head", Stage::head},
 }};
 
-// Shape-major order: every benchmark of one (T, batch, threads) runs back to back, so the step
+// Shape-major order: every benchmark of one (T, batch, threads) runs back to back, so the stage
 // benchmarks share one warm-up forward() per shape and per-shape results read as one table.
 void register_benchmarks() {
   auto add = [](const std::string& name, auto&& fn, std::int64_t T, std::int64_t batch, std::int64_t threads) {
-    benchmark::RegisterBenchmark(name.c_str(), fn)
+    return benchmark::RegisterBenchmark(name.c_str(), fn)
         ->Args({T, batch, threads})
         ->ArgNames({"T", "batch", "threads"})
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
+        ->Unit(benchmark::kMillisecond);
   };
   for (std::int64_t T : kLengths)
     for (std::int64_t batch : kBatches)
       for (std::int64_t threads : kThreads) {
-        for (const auto& step : kSteps) {
-          auto run = [step](benchmark::State& state) { bench_step(state, step.second); };
-          add(std::string("encoder/") + step.first, run, T, batch, threads);
+        for (const auto& stage : kStages) {
+          auto run = [stage](benchmark::State& state) { bench_stage(state, stage.second); };
+          add(std::string("encoder/") + stage.first, run, T, batch, threads)->UseManualTime()->Iterations(1);
         }
-        add("encoder/forward", bench_forward, T, batch, threads);
+        add("encoder/forward", bench_forward, T, batch, threads)->UseRealTime();
         if (threads == 1) { // single-threaded code: one thread only
-          add("tokenize", bench_tokenize, T, batch, threads);
-          add("decode", bench_decode, T, batch, threads);
+          add("tokenize", bench_tokenize, T, batch, threads)->UseRealTime();
+          add("decode", bench_decode, T, batch, threads)->UseRealTime();
         }
-        add("tagger/tag", bench_tag, T, batch, threads);
+        add("tagger/tag", bench_tag, T, batch, threads)->UseRealTime();
       }
   if (!fixture->conll_valid.empty())
     for (const char* form : {"text", "words"})
@@ -418,6 +437,10 @@ int main(int argc, char** argv) {
   char default_min_time[] = "--benchmark_min_time=0.05";
   std::vector<char*> args(argv, argv + argc);
   args.insert(args.begin() + 1, default_min_time);
+  // The per-stage benchmarks run one iteration of their own (bench_stage): they read it too.
+  double min_time = 0.05;
+  for (char* arg : args)
+    if (std::strncmp(arg, "--benchmark_min_time=", 21) == 0) min_time = std::strtod(arg + 21, nullptr);
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
   if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
@@ -451,6 +474,7 @@ int main(int argc, char** argv) {
 
   Fixture f;
   fixture = &f;
+  f.min_time = min_time;
   for (std::int64_t threads : kThreads) {
     albertner::TaggerOptions options;
     options.threads = static_cast<std::size_t>(threads);

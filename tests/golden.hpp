@@ -77,7 +77,7 @@ std::ptrdiff_t argmax(It first, It last) {
   return std::max_element(first, last) - first;
 }
 
-/// Copies every stage the encoder reports.
+/// Copies the stages that Hugging Face's outputs hold: embeddings, projection, each iteration, head.
 struct Capture {
   std::vector<float> embeddings, projection, head;
   std::vector<std::vector<float>> layers;
@@ -93,6 +93,11 @@ struct Capture {
       c.layers.push_back(copy);
       break;
     case albertner::Stage::head: c.head = copy; break;
+    case albertner::Stage::qkv: // inside a layer: Hugging Face's outputs hold nothing to compare
+    case albertner::Stage::attention:
+    case albertner::Stage::attention_output:
+    case albertner::Stage::ffn_in:
+    case albertner::Stage::ffn_out: break;
     }
   }
 };

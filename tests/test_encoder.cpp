@@ -506,6 +506,68 @@ TEST_CASE(
     for (bool skip : {false, true}) check_rerun(*encoder, in, mask, first.logits, first.hidden, threads, skip);
 }
 
+TEST_CASE("observer: every stage in order, once per inner layer inside an iteration; results unchanged") {
+  // 5 iterations over 2 groups of 3 inner layers: each iteration observes qkv .. ffn_out three times.
+  const ModelConfig config = synthetic_config();
+  SyntheticModel model = make_synthetic(config, 5);
+  auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+  REQUIRE(encoder.ok());
+  const SyntheticBatch batch;
+  const EncoderInput in = batch.input();
+  const std::int64_t rows = in.batch * in.seq_len, H = config.hidden_size;
+  const auto logit_count = static_cast<std::size_t>(rows * config.num_labels());
+  Encoder<float>::Workspace ws;
+  auto plain = encoder->forward(in, ws);
+  REQUIRE(plain.ok());
+  const std::vector<float> want(plain->logits, plain->logits + logit_count);
+
+  struct Event {
+    Stage stage;
+    std::int64_t index, rows, cols;
+    std::vector<float> data;
+  };
+  std::vector<Event> events;
+  auto record = [](void* user, Stage stage, std::int64_t index, const float* data, std::int64_t r, std::int64_t c) {
+    static_cast<std::vector<Event>*>(user)->push_back({stage, index, r, c, std::vector<float>(data, data + r * c)});
+  };
+  for (std::size_t threads : {1, 2}) {
+    CAPTURE(threads);
+    events.clear();
+    Encoder<float>::Workspace observed;
+    REQUIRE(observed.set_threads(threads).ok());
+    auto out = encoder->forward(in, observed, {record, &events});
+    REQUIRE(out.ok());
+    CHECK(std::equal(want.begin(), want.end(), out->logits)); // to the bit
+
+    std::vector<Event> expected{{Stage::embeddings, 0, rows, config.embedding_size, {}},
+                                {Stage::projection, 0, rows, H, {}}};
+    for (std::int64_t i = 0; i < config.num_hidden_layers; ++i) {
+      for (std::int64_t inner = 0; inner < config.inner_group_num; ++inner) {
+        expected.push_back({Stage::qkv, i, 3 * rows, H, {}});
+        expected.push_back({Stage::attention, i, rows, H, {}});
+        expected.push_back({Stage::attention_output, i, rows, H, {}});
+        expected.push_back({Stage::ffn_in, i, rows, config.intermediate_size, {}});
+        expected.push_back({Stage::ffn_out, i, rows, H, {}});
+      }
+      expected.push_back({Stage::layer, i, rows, H, {}});
+    }
+    expected.push_back({Stage::head, 0, rows, config.num_labels(), {}});
+    REQUIRE(events.size() == expected.size());
+    for (std::size_t e = 0; e < events.size(); ++e) {
+      CAPTURE(e);
+      CHECK(events[e].stage == expected[e].stage);
+      CHECK(events[e].index == expected[e].index);
+      CHECK(events[e].rows == expected[e].rows);
+      CHECK(events[e].cols == expected[e].cols);
+      // An iteration's output is its last inner layer's.
+      if (events[e].stage == Stage::layer) CHECK(events[e].data == events[e - 1].data);
+    }
+    CHECK(std::equal(want.begin(), want.end(), events.back().data.begin()));
+    CHECK(std::equal(events[events.size() - 2].data.begin(), events[events.size() - 2].data.end(),
+                     out->last_hidden_state));
+  }
+}
+
 TEST_CASE("exact_reciprocal: 1 / d for every power of two whose reciprocal is normal, else 0") {
   using albertner::detail::exact_reciprocal;
   int powers = 0;

@@ -57,18 +57,32 @@ struct EncoderOutput {
   const float* last_hidden_state = nullptr; ///< [batch, seq_len, hidden_size]
 };
 
-/// The points of the forward pass at which an observer is called.
+/// The points of the forward pass at which an observer is called, each as soon as the stage is
+/// done, in this order: embeddings, projection, then for each loop iteration `index` (0 ..
+/// num_hidden_layers-1) qkv .. ffn_out once per inner layer of its group and then layer; last
+/// head. With rows = batch * seq_len:
 enum class Stage {
-  embeddings, ///< after the embeddings' LayerNorm: [batch * seq_len, embedding_size]; index 0
-  projection, ///< after embedding_hidden_mapping_in: [batch * seq_len, hidden_size]; index 0
-  layer,      ///< after loop iteration `index` (all inner layers of its group), 0 .. num_hidden_layers-1:
-              ///< [batch * seq_len, hidden_size]; HF's hidden_states[index + 1]
-  head,       ///< the classifier's logits: [batch * seq_len, num_labels]; index 0
+  embeddings,       ///< lookup, sum and the embeddings' LayerNorm: [rows, embedding_size]; index 0
+  projection,       ///< embedding_hidden_mapping_in: [rows, hidden_size]; index 0
+  qkv,              ///< an inner layer's query, key and value projections, one parallel step:
+                    ///< [3 * rows, hidden_size], the queries, then the keys, then the values
+  attention,        ///< its scores, softmax and context of every head: the context [rows, hidden_size]
+  attention_output, ///< dense + residual, LayerNorm: [rows, hidden_size]
+  ffn_in,           ///< ffn + activation: [rows, intermediate_size]
+  ffn_out,          ///< ffn_output + residual, LayerNorm: the inner layer's output [rows, hidden_size]
+  layer,            ///< loop iteration `index` (all inner layers of its group): [rows, hidden_size];
+                    ///< HF's hidden_states[index + 1]
+  head,             ///< the classifier's logits: [rows, num_labels]; index 0
 };
 
-/// Called once per stage for the whole batch with the stage's activations, row-major
-/// [rows, cols] (row = b * seq_len + t). The data may be read, not kept: the buffer is reused by
-/// later stages. An observer costs nothing but one null test per stage when `callback` is null.
+/// The forward pass's one observation hook: called on the calling thread once per stage for the
+/// whole batch, with the stage's activations row-major [rows, cols] (row = b * seq_len + t; qkv
+/// has three such blocks). The data may be read, not kept: the buffer is reused by later stages.
+/// Rows of padding skipped with EncoderInput::skip_padding hold 0 in embeddings, projection,
+/// ffn_out, layer and head, and unspecified values in the other stages. What forward() computes
+/// is the same with or without an observer; one costs nothing but one null test per stage when
+/// `callback` is null. Tests capture the activations through it; bench/stages.cpp times the
+/// stages with it (the time between a stage's call and the one before it).
 using StageCallback = void (*)(void* user, Stage stage, std::int64_t index, const float* data, std::int64_t rows,
                                std::int64_t cols);
 struct StageObserver {
@@ -187,33 +201,10 @@ public:
 
   const ModelConfig& config() const noexcept { return config_; }
 
-  /// Runs the model on `input`. Errors (errc::invalid_input) name the offending array, batch row
-  /// and position; nothing is computed then.
+  /// Runs the model on `input`, telling `observer` (if its callback is set) of each Stage as it
+  /// is done. Errors (errc::invalid_input) name the offending array, batch row and position;
+  /// nothing is computed or observed then.
   Result<EncoderOutput> forward(const EncoderInput& input, Workspace& workspace, StageObserver observer = {}) const;
-
-  /// The steps of a forward pass, for timing them one by one (bench/stages.cpp). Each is what
-  /// forward() runs at that point; the ones inside a loop iteration use the first iteration's
-  /// group; attention_scores and attention_context are the two halves of `attention`.
-  enum class Step {
-    embeddings,        ///< lookup, sum and LayerNorm
-    projection,        ///< embedding_size -> hidden_size
-    qkv,               ///< the query, key and value projections, one parallel step
-    attention,         ///< scores, softmax and context of every head
-    attention_scores,  ///< Q.K^T / sqrt(d) + mask, softmax
-    attention_context, ///< softmax . V (on whatever scores the workspace holds)
-    attention_output,  ///< dense + residual, LayerNorm
-    ffn_in,            ///< ffn + activation
-    ffn_out,           ///< ffn_output + residual, LayerNorm
-    iteration,         ///< one whole loop iteration (all inner layers of its group)
-    head,              ///< the classifier
-  };
-
-  /// Runs one step on `input` in `workspace`, as forward() would at that point. A step reads what
-  /// the steps before it in a pass wrote and the buffers are shared between steps (after forward()
-  /// the FFN's intermediate sits where query .. context were), so run the steps that feed it first:
-  /// embeddings, projection, qkv, attention, attention_output, ffn_in, ffn_out, head.
-  /// Errors: those of forward().
-  Status run_step(Step step, const EncoderInput& input, Workspace& workspace) const;
 
   /// Bytes of scratch that forward() on [batch, seq_len] holds in a workspace of `threads`
   /// threads: what Workspace::bytes() reports after that call, known before it.
@@ -320,10 +311,8 @@ private:
   Status check_input(const EncoderInput& input) const;
   Result<Pass> begin(const EncoderInput& input, Workspace& ws) const;
   void embed(const EncoderInput& input, Pass& pass) const;
-  void run_layer_step(const Layer& layer, Step step, Pass& pass) const;
-  /// Any step; those inside the loop with the first iteration's group (its first inner layer for
-  /// the steps below `iteration`).
-  void run_pass_step(Step step, const EncoderInput& input, Pass& pass) const;
+  /// One inner layer of loop iteration `index`: qkv .. ffn_out, each observed.
+  void run_layer(const Layer& layer, std::int64_t index, Pass& pass) const;
 
   ModelConfig config_;
   bool bf16_products_ = false; ///< some DenseF32::packed_bf16 is set
@@ -688,7 +677,12 @@ struct Encoder<float>::Pass {
     for (std::int64_t b = 0; b < batch; ++b)
       detail::layer_norm_rows(x + b * seq_len * cols, lengths[b], cols, norm.gamma, norm.beta, eps);
   }
-  Step attention_step = Step::attention; // attention, attention_scores or attention_context
+  StageObserver observer; ///< forward()'s
+
+  /// Tells the observer, if any, that `stage` is done: [data_rows, cols] at `data`.
+  void observe(Stage stage, std::int64_t index, const float* data, std::int64_t data_rows, std::int64_t cols) const {
+    if (observer.callback) observer.callback(observer.user, stage, index, data, data_rows, cols);
+  }
 
   // The four [rows, H] parts of Workspace::layer_.
   float* query() const { return ws->layer_.data(); }
@@ -706,8 +700,7 @@ struct Encoder<float>::Pass {
                            c.num_attention_heads, c.head_dim(), p.context(),
                            ws.scores_.data() + k * detail::attention_scores_size(p.seq_len),
                            ws.operands_.data() + k * detail::attention_scratch_size(p.seq_len, c.head_dim()), p.lengths,
-                           static_cast<std::int64_t>(part), static_cast<std::int64_t>(parts),
-                           p.attention_step != Step::attention_context, p.attention_step != Step::attention_scores);
+                           static_cast<std::int64_t>(part), static_cast<std::int64_t>(parts));
   }
   void run_attention() {
     const ModelConfig& c = encoder->config_;
@@ -720,45 +713,36 @@ struct Encoder<float>::Pass {
   }
 };
 
-inline void Encoder<float>::run_layer_step(const Layer& layer, Step step, Pass& pass) const {
+inline void Encoder<float>::run_layer(const Layer& layer, std::int64_t index, Pass& pass) const {
   const std::int64_t H = config_.hidden_size, rows = pass.rows;
   Workspace& ws = *pass.ws;
   float* hidden = ws.hidden_.data();
   float* attention = ws.attention_.data();
   float* intermediate = ws.layer_.data(); // query .. context are dead once attention_ is written
-  switch (step) {
-  case Step::qkv: {
-    const detail::MatmulF32 query = detail::linear_product(layer.query, hidden, rows, pass.query());
-    const detail::MatmulF32 key = detail::linear_product(layer.key, hidden, rows, pass.key());
-    const detail::MatmulF32 value = detail::linear_product(layer.value, hidden, rows, pass.value());
-    return pass.run_products({&query, &key, &value});
-  }
-  case Step::attention:
-  case Step::attention_scores:
-  case Step::attention_context: pass.attention_step = step; return pass.run_attention();
-  case Step::attention_output: {
-    const detail::MatmulF32 dense =
-        detail::linear_product(layer.dense, pass.context(), rows, attention, nullptr, hidden);
-    pass.run_products({&dense});
-    return pass.layer_norm(attention, H, layer.attention_norm, config_.layer_norm_eps);
-  }
-  case Step::ffn_in: {
-    const detail::MatmulF32 ffn = detail::linear_product(layer.ffn, attention, rows, intermediate, &config_.hidden_act);
-    return pass.run_products({&ffn});
-  }
-  case Step::ffn_out: {
-    // The residual lives in `attention`, so the layer's output may overwrite its input.
-    const detail::MatmulF32 ffn_output =
-        detail::linear_product(layer.ffn_output, intermediate, rows, hidden, nullptr, attention);
-    pass.run_products({&ffn_output});
-    return pass.layer_norm(hidden, H, layer.output_norm, config_.layer_norm_eps);
-  }
-  case Step::iteration:
-    for (Step s : {Step::qkv, Step::attention, Step::attention_output, Step::ffn_in, Step::ffn_out})
-      run_layer_step(layer, s, pass);
-    return;
-  default: return; // the steps outside the loop are run_step's
-  }
+  const detail::MatmulF32 query = detail::linear_product(layer.query, hidden, rows, pass.query());
+  const detail::MatmulF32 key = detail::linear_product(layer.key, hidden, rows, pass.key());
+  const detail::MatmulF32 value = detail::linear_product(layer.value, hidden, rows, pass.value());
+  pass.run_products({&query, &key, &value});
+  pass.observe(Stage::qkv, index, pass.query(), 3 * rows, H);
+
+  pass.run_attention();
+  pass.observe(Stage::attention, index, pass.context(), rows, H);
+
+  const detail::MatmulF32 dense = detail::linear_product(layer.dense, pass.context(), rows, attention, nullptr, hidden);
+  pass.run_products({&dense});
+  pass.layer_norm(attention, H, layer.attention_norm, config_.layer_norm_eps);
+  pass.observe(Stage::attention_output, index, attention, rows, H);
+
+  const detail::MatmulF32 ffn = detail::linear_product(layer.ffn, attention, rows, intermediate, &config_.hidden_act);
+  pass.run_products({&ffn});
+  pass.observe(Stage::ffn_in, index, intermediate, rows, config_.intermediate_size);
+
+  // The residual lives in `attention`, so the layer's output may overwrite its input.
+  const detail::MatmulF32 ffn_output =
+      detail::linear_product(layer.ffn_output, intermediate, rows, hidden, nullptr, attention);
+  pass.run_products({&ffn_output});
+  pass.layer_norm(hidden, H, layer.output_norm, config_.layer_norm_eps);
+  pass.observe(Stage::ffn_out, index, hidden, rows, H);
 }
 
 inline Result<typename Encoder<float>::Pass> Encoder<float>::begin(const EncoderInput& input, Workspace& ws) const {
@@ -790,8 +774,8 @@ inline void Encoder<float>::embed(const EncoderInput& input, Pass& pass) const {
     for (std::int64_t t = 0; t < T; ++t) {
       const std::int64_t r = b * T + t;
       if (pass.lengths && t >= pass.lengths[b]) {
-        // Skipped padding: 0 in every buffer an observer or the output shows; the products
-        // and LayerNorms below never write these rows.
+        // Skipped padding: 0 in the embeddings, the hidden state and the logits (the output and
+        // the stages StageObserver promises 0 in); the products and LayerNorms never write these rows.
         std::fill(embedded + r * E, embedded + (r + 1) * E, 0.0f);
         float* hidden = pass.ws->hidden_.data() + r * config_.hidden_size;
         std::fill(hidden, hidden + config_.hidden_size, 0.0f);
@@ -813,54 +797,26 @@ inline void Encoder<float>::embed(const EncoderInput& input, Pass& pass) const {
     key_bias[r] = input.attention_mask && input.attention_mask[r] == 0 ? std::numeric_limits<float>::lowest() : 0.0f;
 }
 
-inline void Encoder<float>::run_pass_step(Step step, const EncoderInput& input, Pass& pass) const {
-  Workspace& ws = *pass.ws;
-  switch (step) {
-  case Step::embeddings: return embed(input, pass);
-  case Step::projection: {
-    const detail::MatmulF32 projection =
-        detail::linear_product(projection_, ws.embedded_.data(), pass.rows, ws.hidden_.data());
-    return pass.run_products({&projection});
-  }
-  case Step::head: {
-    const detail::MatmulF32 head = detail::linear_product(classifier_, ws.hidden_.data(), pass.rows, ws.logits_.data());
-    return pass.run_products({&head});
-  }
-  default: {
-    const std::vector<Layer>& group = groups_[static_cast<std::size_t>(schedule_[0])];
-    if (step != Step::iteration) return run_layer_step(group[0], step, pass);
-    for (const Layer& layer : group) run_layer_step(layer, step, pass);
-    return;
-  }
-  }
-}
-
-inline Status Encoder<float>::run_step(Step step, const EncoderInput& input, Workspace& ws) const {
-  ALBERTNER_CHECK(check_input(input));
-  ALBERTNER_TRY(Pass pass, begin(input, ws));
-  run_pass_step(step, input, pass);
-  return ok_status();
-}
-
 inline Result<EncoderOutput> Encoder<float>::forward(const EncoderInput& input, Workspace& ws,
                                                      StageObserver observer) const {
   ALBERTNER_CHECK(check_input(input));
   ALBERTNER_TRY(Pass pass, begin(input, ws));
-  auto observe = [&](Stage stage, std::int64_t index, const float* data, std::int64_t cols) {
-    if (observer.callback) observer.callback(observer.user, stage, index, data, pass.rows, cols);
-  };
+  pass.observer = observer;
   const std::int64_t H = config_.hidden_size;
-  run_pass_step(Step::embeddings, input, pass);
-  observe(Stage::embeddings, 0, ws.embedded_.data(), config_.embedding_size);
-  run_pass_step(Step::projection, input, pass);
-  observe(Stage::projection, 0, ws.hidden_.data(), H);
+  embed(input, pass);
+  pass.observe(Stage::embeddings, 0, ws.embedded_.data(), pass.rows, config_.embedding_size);
+  const detail::MatmulF32 projection =
+      detail::linear_product(projection_, ws.embedded_.data(), pass.rows, ws.hidden_.data());
+  pass.run_products({&projection});
+  pass.observe(Stage::projection, 0, ws.hidden_.data(), pass.rows, H);
   for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i) {
     for (const Layer& layer : groups_[static_cast<std::size_t>(schedule_[static_cast<std::size_t>(i)])])
-      run_layer_step(layer, Step::iteration, pass);
-    observe(Stage::layer, i, ws.hidden_.data(), H);
+      run_layer(layer, i, pass);
+    pass.observe(Stage::layer, i, ws.hidden_.data(), pass.rows, H);
   }
-  run_pass_step(Step::head, input, pass);
-  observe(Stage::head, 0, ws.logits_.data(), config_.num_labels());
+  const detail::MatmulF32 head = detail::linear_product(classifier_, ws.hidden_.data(), pass.rows, ws.logits_.data());
+  pass.run_products({&head});
+  pass.observe(Stage::head, 0, ws.logits_.data(), pass.rows, config_.num_labels());
 
   EncoderOutput out;
   out.batch = input.batch;

@@ -276,11 +276,10 @@ inline std::int64_t attention_scratch_size(std::int64_t seq_len, std::int64_t he
 /// first + step, ... so that threads can share the work, each with its own scratch. Each head's
 /// queries go in blocks of kQueryBlock through scores, softmax and context, so that the scores
 /// never leave L2; every row is computed as without blocks, to the bit.
-/// `scores_phase` / `context_phase` off skip a half (for timing each alone).
 inline void self_attention(const float* q, const float* k, const float* v, const float* key_bias, std::int64_t batch,
                            std::int64_t seq_len, std::int64_t heads, std::int64_t head_dim, float* ctx, float* scores,
                            float* operands, const std::int64_t* lengths = nullptr, std::int64_t first = 0,
-                           std::int64_t step = 1, bool scores_phase = true, bool context_phase = true) {
+                           std::int64_t step = 1) {
   const std::int64_t width = heads * head_dim;
   MatmulF32 qk; // scores[query, key] = q . k over one head's features
   qk.lda = qk.ldw = width;
@@ -303,28 +302,20 @@ inline void self_attention(const float* q, const float* k, const float* v, const
     if (n == 0) continue;
     qk.ldc = qk.cols = n;
     pv.lda = pv.depth = n;
-    if (scores_phase) {
-      qk.bias = key_bias + b * seq_len;
-      qk.w = k + offset;
-      pack_operand(qk, keys);
-    }
-    if (context_phase) {
-      pv.w = v + offset;
-      pack_operand(pv, values);
-    }
+    qk.bias = key_bias + b * seq_len;
+    qk.w = k + offset;
+    pack_operand(qk, keys);
+    pv.w = v + offset;
+    pack_operand(pv, values);
     for (std::int64_t r0 = 0; r0 < n; r0 += kQueryBlock) {
       const std::int64_t rows = n - r0 < kQueryBlock ? n - r0 : kQueryBlock;
-      if (scores_phase) {
-        qk.a = q + offset + r0 * width;
-        qk.rows = rows;
-        matmul(qk);
-        softmax_rows(scores, rows, n, n);
-      }
-      if (context_phase) {
-        pv.rows = rows;
-        pv.c = ctx + offset + r0 * width;
-        matmul(pv);
-      }
+      qk.a = q + offset + r0 * width;
+      qk.rows = rows;
+      matmul(qk);
+      softmax_rows(scores, rows, n, n);
+      pv.rows = rows;
+      pv.c = ctx + offset + r0 * width;
+      matmul(pv);
     }
   }
 }
