@@ -28,22 +28,6 @@ import albertner
 import albertner.dask as ad
 
 
-def conll_sentences(path, limit):
-    sentences, words = [], []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            fields = line.split()
-            if not fields:
-                if words:
-                    sentences.append(" ".join(words))
-                    words = []
-            elif fields[0] != "-DOCSTART-":
-                words.append(fields[0])
-    if words:
-        sentences.append(" ".join(words))
-    return sentences[:limit] if limit else sentences
-
-
 def memory(model_path):
     """This process's memory (kB): smaps_rollup totals, and the model file's mapping from smaps."""
     out = {}
@@ -118,7 +102,7 @@ def main():
     p.add_argument("--json", default="", help="also write the results here")
     a = p.parse_args()
 
-    sentences = conll_sentences(os.path.join(a.shared, "data", "conll2003", "test.txt"), a.sentences)
+    sentences = albertner.conll_texts(os.path.join(a.shared, "data", "conll2003", "test.txt"), a.sentences)
     base = os.path.join(a.shared, "golden", "base")
     tmp = None
     models_dir = a.models_dir

@@ -17,7 +17,7 @@ import os
 
 from . import _albertner
 
-__all__ = ["Tagger", "convert", "evaluate", "default_model", "AGGREGATIONS"]
+__all__ = ["Tagger", "convert", "evaluate", "conll_texts", "default_model", "AGGREGATIONS"]
 __version__ = "0.1.0"
 
 AGGREGATIONS = ("none", "simple", "first", "average", "max")
@@ -205,11 +205,31 @@ def convert(hf_dir, out, dtype="f32", labels=None, weights=None):
     return _albertner._convert(source, target, dtype, names, weights)
 
 
+def conll_texts(path, limit=None):
+    """The sentences of a CoNLL column file (one word per line, its first column; blank lines end a
+    sentence; -DOCSTART- lines skipped) as texts, words joined by single spaces, in file order: what
+    ``albertner eval`` tags. limit: the first ``limit`` sentences only."""
+    sentences, words = [], []
+    with open(_path(path, "path"), encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            if not fields:
+                if words:
+                    sentences.append(" ".join(words))
+                    words = []
+            elif fields[0] != "-DOCSTART-":
+                words.append(fields[0])
+    if words:
+        sentences.append(" ".join(words))
+    return sentences[:limit] if limit else sentences
+
+
 def evaluate(model, data, threads=1, batch_size=8, window=0, overlap=None, constrained=False):
     """Entity-level precision, recall and F1 of a model on a CoNLL file (WORD ... GOLD per line),
     as ``albertner eval MODEL --data DATA --json`` (``--constrained`` with constrained=True): a dict
     with precision, recall, f1, accuracy and per_type (each with precision, recall, f1, support).
-    model None: :func:`default_model`."""
+    window 0: the model's limit; overlap None: a quarter of the window, as the CLI. model None:
+    :func:`default_model`."""
     path = default_model() if model is None else _path(model, "model")
     return _albertner._evaluate(path, _path(data, "data"), _count(threads, "threads", 1),
                                 _count(batch_size, "batch_size", 1), _count(window, "window"),

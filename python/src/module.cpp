@@ -262,15 +262,8 @@ py::dict evaluate(const std::string& model_path, const std::string& data, std::s
       options.window = window;
       options.batch_size = batch_size;
       options.threads = threads;
-      if (overlap) options.overlap = *overlap;
-      else {
-        // As `albertner eval`: 128, or half the window's content when that is smaller.
-        const std::size_t limit = static_cast<std::size_t>(
-            std::min(model.config().max_position_embeddings, model.tokenizer_options().model_max_length));
-        const std::size_t w = window ? window : limit;
-        options.overlap = 128;
-        if (w >= 3 && options.overlap >= w - 2) options.overlap = (w - 2) / 2;
-      }
+      // As `albertner eval`: the Tagger's own default (a quarter of the window) unless given.
+      options.overlap = overlap ? *overlap : albertner::TaggerOptions::auto_size;
       auto tagger = albertner::Tagger<float>::from_model(std::move(model), options);
       if (!tagger.ok()) return tagger.error().with_context(model_path);
       failed_path.clear();

@@ -7,6 +7,8 @@ import subprocess
 
 import pytest
 
+import albertner
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -19,19 +21,7 @@ def conll_sentences(limit=None):
     path = os.path.join(shared_dir(), "data", "conll2003", "test.txt")
     if not os.path.isfile(path):
         pytest.skip(f"skipped: {path} not found (set ALBERTNER_SHARED_DIR to the shared fixtures folder)")
-    sentences, words = [], []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            fields = line.split()
-            if not fields:
-                if words:
-                    sentences.append(" ".join(words))
-                    words = []
-            elif fields[0] != "-DOCSTART-":
-                words.append(fields[0])
-    if words:
-        sentences.append(" ".join(words))
-    return sentences[:limit] if limit else sentences
+    return albertner.conll_texts(path, limit)
 
 
 def env_limit(name):

@@ -115,6 +115,11 @@ def test_evaluate_gives_the_scores_of_albertner_eval(bundled_model, tmp_path):
     expected = json.loads(subprocess.run([cli, "eval", bundled_model, "--data", str(data), "--json", "--constrained"],
                                          capture_output=True, check=True).stdout)
     assert constrained["f1"] == expected["f1"] and constrained["precision"] == expected["precision"]
+    # A window shorter than the longer sentences: the default overlap (a quarter of the window) is the CLI's.
+    short = albertner.evaluate(bundled_model, data, window=16)
+    expected = json.loads(subprocess.run([cli, "eval", bundled_model, "--data", str(data), "--json", "--window", "16"],
+                                         capture_output=True, check=True).stdout)
+    assert short["f1"] == expected["f1"] and short["precision"] == expected["precision"]
 
 
 def test_convert_writes_a_model_the_tagger_opens(tmp_path):
