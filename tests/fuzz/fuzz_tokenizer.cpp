@@ -3,7 +3,7 @@
 // WhitespaceSplit + Metaspace and the re-converted Metaspace-only one) plus a cased, accent-keeping
 // one. The whole input is one text; split on '\n' it is a word list. Invalid UTF-8 must be an
 // errc::invalid_input value; valid text must give consistent encodings.
-#include <albertner/text/utf8.hpp>
+#include <albertner/io/utf8.hpp>
 #include <albertner/text/tokenizer.hpp>
 
 #include "fuzz_common.hpp"
