@@ -30,7 +30,7 @@ cat >"$tmp/tag.cpp" <<'CPP'
 #include <albertner/albertner.hpp>
 #include <cstdio>
 int main(int argc, char** argv) {
-  auto tagger = albertner::Tagger<float>::open(argc > 1 ? argv[1] : "model.safetensors");
+  auto tagger = albertner::Tagger<>::open(argc > 1 ? argv[1] : "model.safetensors");
   if (!tagger.ok()) return 1;
   auto entities = tagger->tag("Angela Merkel visited Paris.");
   if (!entities.ok()) return 1;

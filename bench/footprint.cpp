@@ -51,7 +51,7 @@ int measure(const char* path) {
     return 1;
   }
   const long file0 = status_kb("RssFile"), anon0 = status_kb("RssAnon");
-  auto tagger = albertner::Tagger<float>::open(path);
+  auto tagger = albertner::Tagger<>::open(path);
   if (!tagger.ok()) {
     std::fprintf(stderr, "footprint: %s\n", tagger.error().what().c_str());
     return 1;
@@ -100,7 +100,7 @@ int measure_ids(const char* path) {
     std::fprintf(stderr, "footprint: %s\n", model.error().what().c_str());
     return 1;
   }
-  auto encoder = albertner::make_encoder<float>(*model);
+  auto encoder = albertner::make_encoder(*model);
   if (!encoder.ok()) {
     std::fprintf(stderr, "footprint: %s\n", encoder.error().what().c_str());
     return 1;
@@ -112,7 +112,7 @@ int measure_ids(const char* path) {
   input.batch = 1;
   input.seq_len = 128;
   input.input_ids = ids;
-  albertner::Encoder<float>::Workspace workspace;
+  albertner::Encoder::Workspace workspace;
   auto out = encoder->forward(input, workspace);
   if (!out.ok()) {
     std::fprintf(stderr, "footprint: %s\n", out.error().what().c_str());

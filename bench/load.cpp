@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "load: %s\n", model.error().what().c_str());
       return 1;
     }
-    auto encoder = albertner::make_encoder<float>(*model);
+    auto encoder = albertner::make_encoder(*model);
     const auto t1 = std::chrono::steady_clock::now();
     if (!encoder.ok()) {
       std::fprintf(stderr, "load: %s\n", encoder.error().what().c_str());
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   // Memory is measured in a process that has loaded nothing else first: a fresh child would be
   // cleaner, but the loads above freed everything they held (the peak they left is reported).
   const long hwm_loads = status_kb("VmHWM");
-  auto tagger = albertner::Tagger<float>::open(path);
+  auto tagger = albertner::Tagger<>::open(path);
   if (!tagger.ok()) {
     std::fprintf(stderr, "load: %s\n", tagger.error().what().c_str());
     return 1;

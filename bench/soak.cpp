@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
   options.threads = threads;
   const std::size_t positions = static_cast<std::size_t>(model.value().config().max_position_embeddings);
   if (positions / 4 < options.overlap) options.overlap = positions / 4; // small models have few positions
-  auto tagger = albertner::Tagger<float>::from_model(std::move(model).value(), options);
+  auto tagger = albertner::Tagger<>::from_model(std::move(model).value(), options);
   if (!temporary.empty()) ::unlink(temporary.c_str()); // the mapping stays valid
   if (!tagger.ok()) {
     std::fprintf(stderr, "soak: %s\n", tagger.error().what().c_str());

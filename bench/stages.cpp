@@ -34,7 +34,7 @@ namespace {
 
 using albertner::Encoder;
 using albertner::Stage;
-using Workspace = Encoder<float>::Workspace;
+using Workspace = Encoder::Workspace;
 
 constexpr std::int64_t kLengths[] = {8, 16, 32, 64, 128, 256, 512};
 constexpr std::int64_t kBatches[] = {1, 8};
@@ -103,7 +103,7 @@ __attribute__((target("avx2,fma"))) double fp32_avx2_peak_gflops(double seconds)
 struct Fixture {
   // taggers[k] and workspaces[k] run on kThreads[k] threads; the encoder benchmarks use
   // taggers[0]'s encoder (the same weights).
-  std::vector<std::unique_ptr<albertner::Tagger<float>>> taggers;
+  std::vector<std::unique_ptr<albertner::Tagger<>>> taggers;
   std::vector<std::unique_ptr<Workspace>> workspaces;
   std::vector<std::int64_t> long_ids; // [CLS] + more than max(kLengths) tokens of repeated kSentence
   std::map<std::int64_t, std::string> texts;
@@ -116,7 +116,7 @@ struct Fixture {
 };
 Fixture* fixture = nullptr;
 
-const albertner::Encoder<float>& encoder() { return fixture->taggers[0]->encoder(); }
+const albertner::Encoder& encoder() { return fixture->taggers[0]->encoder(); }
 const albertner::Tokenizer& tokenizer() { return fixture->taggers[0]->tokenizer(); }
 
 std::size_t thread_index(std::int64_t threads) {
@@ -338,7 +338,7 @@ void bench_tokenize_conll(benchmark::State& state) {
 
 void bench_decode(benchmark::State& state) {
   const Shape s = shape_of(state);
-  albertner::Tagger<float>& tagger = *fixture->taggers[0];
+  albertner::Tagger<>& tagger = *fixture->taggers[0];
   const std::string& text = text_of_length(s.T);
   auto encoding = tokenizer().encode(text);
   if (!encoding.ok()) return state.SkipWithError(encoding.error().what().c_str());
@@ -363,7 +363,7 @@ void bench_decode(benchmark::State& state) {
 
 void bench_tag(benchmark::State& state) {
   const Shape s = shape_of(state);
-  albertner::Tagger<float>& tagger = *fixture->taggers[thread_index(s.threads)];
+  albertner::Tagger<>& tagger = *fixture->taggers[thread_index(s.threads)];
   // tag(text) is tag_batch({text}); `batch` texts fill one encoder batch (batch_size 8). The
   // FLOPs assume one window per text, as for every T here with a 512-position model.
   const std::vector<std::string> texts(static_cast<std::size_t>(s.batch), text_of_length(s.T));
@@ -478,7 +478,7 @@ int main(int argc, char** argv) {
   for (std::int64_t threads : kThreads) {
     albertner::TaggerOptions options;
     options.threads = static_cast<std::size_t>(threads);
-    auto tagger = albertner::Tagger<float>::open(model_path, options);
+    auto tagger = albertner::Tagger<>::open(model_path, options);
     f.workspaces.push_back(std::make_unique<Workspace>());
     auto started = f.workspaces.back()->set_threads(static_cast<std::size_t>(threads));
     if (!tagger.ok() || !started.ok()) {
@@ -486,7 +486,7 @@ int main(int argc, char** argv) {
       if (!temporary.empty()) unlink(temporary.c_str());
       return 1;
     }
-    f.taggers.push_back(std::make_unique<albertner::Tagger<float>>(std::move(tagger).value()));
+    f.taggers.push_back(std::make_unique<albertner::Tagger<>>(std::move(tagger).value()));
   }
   if (!temporary.empty()) unlink(temporary.c_str()); // the taggers keep their mappings
   f.forwarded.assign(f.workspaces.size(), {0, 0});

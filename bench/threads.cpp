@@ -124,12 +124,12 @@ int main(int argc, char** argv) {
     }
   }
 
-  std::vector<Tagger<float>> taggers; // [0]: 1 thread, [1]: 2 threads
+  std::vector<Tagger<>> taggers; // [0]: 1 thread, [1]: 2 threads
   for (std::size_t threads : {1, 2}) {
     albertner::TaggerOptions options;
     options.threads = threads;
     options.batch_size = batch;
-    auto t = Tagger<float>::open(model_path, options);
+    auto t = Tagger<>::open(model_path, options);
     if (!t.ok()) return fail(t.error());
     taggers.push_back(std::move(*t));
   }

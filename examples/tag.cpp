@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s MODEL TEXT...\n", argv[0]);
     return 2;
   }
-  auto tagger = albertner::Tagger<float>::open(argv[1]); // aggregation: the model's recommendation, else "simple"
+  auto tagger = albertner::Tagger<>::open(argv[1]); // aggregation: the model's recommendation, else "simple"
   if (!tagger.ok()) {
     std::fprintf(stderr, "error: %s\n", tagger.error().what().c_str());
     return 1;

@@ -14,7 +14,7 @@
 #define ALBERTNER_C_STRINGIFY(x) ALBERTNER_C_STRINGIFY_IMPL(x)
 
 struct albertner_tagger {
-  albertner::Tagger<float> tagger;
+  albertner::Tagger<> tagger;
   /// Every label and group name an entity can carry, made once at open, so that the label
   /// pointers handed out stay valid until albertner_close (never reallocated after open).
   std::vector<std::string> names;
@@ -69,7 +69,7 @@ albertner_status to_options(const albertner_options* in, albertner::TaggerOption
   return ALBERTNER_OK;
 }
 
-albertner_status finish_open(albertner::Result<albertner::Tagger<float>> opened, albertner_tagger** tagger) {
+albertner_status finish_open(albertner::Result<albertner::Tagger<>> opened, albertner_tagger** tagger) {
   if (!opened.ok()) return fail(opened.error());
   albertner_tagger* t = new (std::nothrow) albertner_tagger();
   if (!t) return fail(ALBERTNER_ERR_OUT_OF_MEMORY, "open", "out of memory for the tagger handle");
@@ -137,7 +137,7 @@ albertner_status albertner_open(const char* path, const albertner_options* optio
   albertner::TaggerOptions o;
   const albertner_status s = to_options(options, o);
   if (s != ALBERTNER_OK) return s;
-  return finish_open(albertner::Tagger<float>::open(path, std::move(o)), tagger);
+  return finish_open(albertner::Tagger<>::open(path, std::move(o)), tagger);
 }
 
 albertner_status albertner_open_memory(const void* data, size_t size, const albertner_options* options,
@@ -148,7 +148,7 @@ albertner_status albertner_open_memory(const void* data, size_t size, const albe
   albertner::TaggerOptions o;
   const albertner_status s = to_options(options, o);
   if (s != ALBERTNER_OK) return s;
-  auto opened = albertner::Tagger<float>::from_buffer(data, size, std::move(o));
+  auto opened = albertner::Tagger<>::from_buffer(data, size, std::move(o));
   if (!opened.ok()) return fail(opened.error().with_context("model in memory (" + std::to_string(size) + " bytes)"));
   return finish_open(std::move(opened), tagger);
 }
@@ -202,7 +202,7 @@ const char* albertner_label(const albertner_tagger* tagger, size_t index) {
 
 size_t albertner_workspace_bytes(const albertner_tagger* tagger, size_t positions) {
   if (!tagger) return 0;
-  const albertner::Encoder<float>& encoder = tagger->tagger.encoder();
+  const albertner::Encoder& encoder = tagger->tagger.encoder();
   const std::int64_t limit = static_cast<std::int64_t>(tagger->tagger.options().window);
   const std::int64_t n =
       positions == 0 || static_cast<std::int64_t>(positions) > limit ? limit : static_cast<std::int64_t>(positions);

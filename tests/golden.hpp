@@ -108,7 +108,7 @@ struct Capture {
 /// argmax label of every real token, and that each row of a padded batch alone gives the same
 /// logits. Reports "<name>: max abs error <family> = <value>" and returns those maxima.
 inline std::map<std::string, double> check_golden(const std::string& name, const std::string& fixture,
-                                                  const albertner::Encoder<float>& encoder, double tolerance) {
+                                                  const albertner::Encoder& encoder, double tolerance) {
   using albertner::Encoder;
   using albertner::EncoderInput;
   using albertner::TensorView;
@@ -130,7 +130,7 @@ inline std::map<std::string, double> check_golden(const std::string& name, const
   std::map<std::string, double> worst; // stage family -> max abs error on real tokens
   auto note = [&](const std::string& family, double err) { worst[family] = std::max(worst[family], err); };
 
-  Encoder<float>::Workspace workspace;
+  Encoder::Workspace workspace;
   std::vector<std::vector<float>> first_logits;
   for (int pass = 0; pass < 2; ++pass) {
     const float* logits_buffer = nullptr;
@@ -191,7 +191,7 @@ inline std::map<std::string, double> check_golden(const std::string& name, const
       // Padding must not leak into real tokens: each row alone, unpadded, gives the same values.
       if (in.batch > 1) {
         const std::vector<float> batched(out->logits, out->logits + logit_count);
-        Encoder<float>::Workspace single;
+        Encoder::Workspace single;
         for (std::int64_t b = 0; b < in.batch; ++b) {
           std::int64_t length = 0;
           while (length < in.seq_len && mask[b * in.seq_len + length] == 1) ++length;
@@ -228,7 +228,7 @@ std::map<std::string, double> check_golden_lookup(const std::string& name, const
                                                   Lookup&& lookup, double tolerance) {
   auto config = config_from_text(read_text(shared_path("golden/" + fixture + "/config.json")));
   REQUIRE_MESSAGE(config.ok(), (config.ok() ? "" : config.error().what()));
-  auto encoder = albertner::Encoder<float>::create(*config, std::forward<Lookup>(lookup));
+  auto encoder = albertner::Encoder::create(*config, std::forward<Lookup>(lookup));
   REQUIRE_MESSAGE(encoder.ok(), (encoder.ok() ? "" : encoder.error().what()));
   return check_golden(name, fixture, *encoder, tolerance);
 }

@@ -25,7 +25,7 @@ struct SyntheticTensor {
   std::vector<float> values;
 };
 
-/// Every tensor Encoder<float>::create binds for `c` (the weight schema), in binding order.
+/// Every tensor Encoder::create binds for `c` (the weight schema), in binding order.
 /// Weights are uniform in [-0.5, 0.5] / sqrt(fan-in) from a fixed LCG seeded with `seed`;
 /// LayerNorm gamma 1, beta 0.
 inline std::vector<SyntheticTensor> synthetic_weights(const albertner::ModelConfig& c, std::uint32_t seed = 1) {

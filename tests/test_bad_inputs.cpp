@@ -296,7 +296,7 @@ TEST_CASE("bad input: a model file that lacks a weight tensor") {
   w->set_metadata(model_keys::tokenizer, tokenizer_options_to_json({}).dump());
   auto b = w->to_bytes();
   REQUIRE(b.ok());
-  CHECK_ERROR(Tagger<float>::from_buffer(b->data(), b->size(), small_options()), errc::missing,
+  CHECK_ERROR(Tagger<>::from_buffer(b->data(), b->size(), small_options()), errc::missing,
               "tensor 'classifier.bias' is missing (expected F32 [9])");
 }
 
@@ -476,7 +476,7 @@ TEST_CASE("bad input: a spiece.model piece holding a NUL byte (sentencepiece's t
 
 TEST_CASE("bad input: text that is not valid UTF-8") {
   const Bytes model = small_model_file();
-  auto tagger = Tagger<float>::from_buffer(model.data(), model.size(), small_options());
+  auto tagger = Tagger<>::from_buffer(model.data(), model.size(), small_options());
   REQUIRE(tagger.ok());
   CHECK_ERROR(tagger->tag("Paris \xC3\x28 London"), errc::invalid_input, "text is not valid UTF-8 at byte 6");
   CHECK_ERROR(tagger->tag_batch({"fine", "ok", "bad \xFF"}), errc::invalid_input,
@@ -493,7 +493,7 @@ TEST_CASE("bad input: a word list with a word that is not valid UTF-8") {
 
 TEST_CASE("extreme input: empty text gives no entities, not an error") {
   const Bytes model = small_model_file();
-  auto tagger = Tagger<float>::from_buffer(model.data(), model.size(), small_options());
+  auto tagger = Tagger<>::from_buffer(model.data(), model.size(), small_options());
   REQUIRE(tagger.ok());
   auto entities = tagger->tag("");
   REQUIRE(entities.ok());
@@ -502,7 +502,7 @@ TEST_CASE("extreme input: empty text gives no entities, not an error") {
 
 TEST_CASE("extreme input: whitespace-only text gives no entities") {
   const Bytes model = small_model_file();
-  auto tagger = Tagger<float>::from_buffer(model.data(), model.size(), small_options());
+  auto tagger = Tagger<>::from_buffer(model.data(), model.size(), small_options());
   REQUIRE(tagger.ok());
   auto entities = tagger->tag(" \t\n\r\xE2\x80\x83\xC2\xA0 ");
   REQUIRE(entities.ok());
@@ -514,7 +514,7 @@ TEST_CASE("extreme input: a 1 MB text runs through windows and finds entities up
   if (!model) return;
   TaggerOptions options;
   options.overlap = 16;
-  auto tagger = Tagger<float>::from_buffer(model->data(), model->size(), options);
+  auto tagger = Tagger<>::from_buffer(model->data(), model->size(), options);
   REQUIRE(tagger.ok());
   const std::string sentence =
       "Peter Blackburn of the European Commission said in Brussels on Thursday that Germany "
@@ -537,7 +537,7 @@ TEST_CASE("extreme input: a batch of 10,000 texts returns 10,000 results") {
   TaggerOptions options;
   options.overlap = 16;
   options.batch_size = 32;
-  auto tagger = Tagger<float>::from_buffer(model->data(), model->size(), options);
+  auto tagger = Tagger<>::from_buffer(model->data(), model->size(), options);
   REQUIRE(tagger.ok());
   std::vector<std::string> texts;
   for (int i = 0; i < 10000; ++i)
@@ -555,14 +555,14 @@ TEST_CASE("bad input: a token id outside the vocabulary") {
   const Bytes bytes = small_model_file();
   auto model = Model::from_buffer(bytes.data(), bytes.size());
   REQUIRE(model.ok());
-  auto encoder = make_encoder<float>(*model);
+  auto encoder = make_encoder(*model);
   REQUIRE(encoder.ok());
   const std::int64_t ids[3] = {2, 22, 3};
   EncoderInput in;
   in.batch = 1;
   in.seq_len = 3;
   in.input_ids = ids;
-  Encoder<float>::Workspace ws;
+  Encoder::Workspace ws;
   CHECK_ERROR(encoder->forward(in, ws), errc::invalid_input,
               "input_ids at batch row 0, position 1 is 22, out of range [0, 22)");
   const std::int64_t negative[3] = {2, -1, 3};
@@ -574,14 +574,14 @@ TEST_CASE("bad input: a sequence longer than the position table") {
   const Bytes bytes = small_model_file();
   auto model = Model::from_buffer(bytes.data(), bytes.size());
   REQUIRE(model.ok());
-  auto encoder = make_encoder<float>(*model);
+  auto encoder = make_encoder(*model);
   REQUIRE(encoder.ok());
   std::vector<std::int64_t> ids(17, 5);
   EncoderInput in;
   in.batch = 1;
   in.seq_len = 17;
   in.input_ids = ids.data();
-  Encoder<float>::Workspace ws;
+  Encoder::Workspace ws;
   CHECK_ERROR(encoder->forward(in, ws), errc::invalid_input,
               "seq_len = 17 is out of range [1, 16] (max_position_embeddings)");
 }
@@ -590,7 +590,7 @@ TEST_CASE("bad input: token_type_ids and attention_mask outside their ranges") {
   const Bytes bytes = small_model_file();
   auto model = Model::from_buffer(bytes.data(), bytes.size());
   REQUIRE(model.ok());
-  auto encoder = make_encoder<float>(*model);
+  auto encoder = make_encoder(*model);
   REQUIRE(encoder.ok());
   const std::int64_t ids[2] = {2, 3}, types[2] = {0, 2}, mask[2] = {1, 7};
   EncoderInput in;
@@ -598,7 +598,7 @@ TEST_CASE("bad input: token_type_ids and attention_mask outside their ranges") {
   in.seq_len = 2;
   in.input_ids = ids;
   in.token_type_ids = types;
-  Encoder<float>::Workspace ws;
+  Encoder::Workspace ws;
   CHECK_ERROR(encoder->forward(in, ws), errc::invalid_input, "token_type_ids at batch row 0, position 1 is 2");
   in.token_type_ids = nullptr;
   in.attention_mask = mask;
@@ -609,6 +609,6 @@ TEST_CASE("bad input: a Tagger window larger than the model's positions") {
   const Bytes bytes = small_model_file();
   TaggerOptions o = small_options();
   o.window = 17;
-  CHECK_ERROR(Tagger<float>::from_buffer(bytes.data(), bytes.size(), o), errc::invalid_input,
+  CHECK_ERROR(Tagger<>::from_buffer(bytes.data(), bytes.size(), o), errc::invalid_input,
               "window 17 exceeds the model's 16 positions");
 }

@@ -34,7 +34,7 @@ struct Scratch {
 TEST_CASE("bundled model: tags the README sentence with first-token aggregation") {
   albertner::TaggerOptions options;
   options.aggregation = albertner::Aggregation::first;
-  auto tagger = albertner::Tagger<float>::open(model_path, options);
+  auto tagger = albertner::Tagger<>::open(model_path, options);
   REQUIRE_MESSAGE(tagger.ok(), (tagger.ok() ? "" : tagger.error().what()));
   auto entities = tagger->tag("EU rejects German call to boycott British lamb .");
   REQUIRE(entities.ok());
@@ -51,7 +51,7 @@ TEST_CASE("bundled model: one text on 2 threads (spare threads go inside the enc
   for (std::size_t threads : {1, 2}) {
     albertner::TaggerOptions options;
     options.threads = threads;
-    auto tagger = albertner::Tagger<float>::open(model_path, options);
+    auto tagger = albertner::Tagger<>::open(model_path, options);
     REQUIRE(tagger.ok());
     auto entities = tagger->tag(text);
     REQUIRE(entities.ok());
@@ -73,7 +73,7 @@ TEST_CASE("bundled model: the file recommends first, and a Tagger that names no 
   REQUIRE(model->recommended_aggregation().has_value());
   CHECK(*model->recommended_aggregation() == albertner::Aggregation::first);
 
-  auto by_default = albertner::Tagger<float>::open(model_path);
+  auto by_default = albertner::Tagger<>::open(model_path);
   REQUIRE(by_default.ok());
   CHECK(by_default->options().aggregation == albertner::Aggregation::first);
   // With `simple` the untrained second piece of "Müller" is an entity of its own; `first` keeps the word whole.
@@ -85,7 +85,7 @@ TEST_CASE("bundled model: the file recommends first, and a Tagger that names no 
   // An option still wins over the file's recommendation.
   albertner::TaggerOptions options;
   options.aggregation = albertner::Aggregation::simple;
-  auto simple = albertner::Tagger<float>::open(model_path, options);
+  auto simple = albertner::Tagger<>::open(model_path, options);
   REQUIRE(simple.ok());
   CHECK(simple->options().aggregation == albertner::Aggregation::simple);
 }
@@ -104,7 +104,7 @@ TEST_CASE("convert: ConvertOptions::aggregation is written, a re-write keeps it,
   auto written = albertner::Model::open(average);
   REQUIRE(written.ok());
   CHECK(written->recommended_aggregation() == albertner::Aggregation::average);
-  auto tagger = albertner::Tagger<float>::open(average);
+  auto tagger = albertner::Tagger<>::open(average);
   REQUIRE(tagger.ok());
   CHECK(tagger->options().aggregation == albertner::Aggregation::average);
 

@@ -46,7 +46,7 @@ std::string c_entities(const albertner_tagger* tagger, const std::string& text) 
   return lines.str();
 }
 
-std::string cpp_entities(const albertner::Tagger<float>& tagger, const std::string& text) {
+std::string cpp_entities(const albertner::Tagger<>& tagger, const std::string& text) {
   auto entities = tagger.tag(text);
   REQUIRE(entities.ok());
   std::ostringstream lines;
@@ -99,7 +99,7 @@ TEST_CASE("C API: the bundled model tags like the C++ Tagger, from a path and fr
   albertner_tagger* from_memory = nullptr;
   REQUIRE_MESSAGE(albertner_open_memory(bytes.data(), bytes.size(), nullptr, &from_memory) == ALBERTNER_OK,
                   albertner_last_error());
-  auto cpp = albertner::Tagger<float>::open(model_path);
+  auto cpp = albertner::Tagger<>::open(model_path);
   REQUIRE(cpp.ok());
 
   CHECK(albertner_label_count(from_path) == cpp->labels().size());
@@ -134,7 +134,7 @@ TEST_CASE("C API: the bundled model tags like the C++ Tagger, from a path and fr
   albertner_tagger* constrained = open_bundled(&options);
   albertner::TaggerOptions cpp_options;
   cpp_options.constrained = true;
-  auto cpp_constrained = albertner::Tagger<float>::open(model_path, cpp_options);
+  auto cpp_constrained = albertner::Tagger<>::open(model_path, cpp_options);
   REQUIRE(cpp_constrained.ok());
   for (const std::string& text : texts) {
     CAPTURE(text);
@@ -311,7 +311,7 @@ TEST_CASE("C API without threads (ALBERTNER_NO_THREADS): more than one thread is
   CHECK(std::string(albertner_last_error()).find("ALBERTNER_NO_THREADS") != std::string::npos);
   CHECK(tagger == nullptr);
   tagger = open_bundled();
-  auto cpp = albertner::Tagger<float>::open(model_path);
+  auto cpp = albertner::Tagger<>::open(model_path);
   REQUIRE(cpp.ok());
   const std::string text = "Peter Blackburn of the European Commission spoke in Brussels on Thursday.";
   const std::string got = c_entities(tagger, text);

@@ -580,9 +580,9 @@ TEST_CASE("cli logits: golden/tiny cases 1 and 4 (padded), file and stdin, --hid
     const Case c = golden_case(*expected, 4);
     auto m = albertner::Model::open(*model);
     REQUIRE(m.ok());
-    auto encoder = albertner::make_encoder<float>(*m);
+    auto encoder = albertner::make_encoder(*m);
     REQUIRE(encoder.ok());
-    albertner::Encoder<float>::Workspace ws;
+    albertner::Encoder::Workspace ws;
     albertner::EncoderInput in;
     in.batch = c.B;
     in.seq_len = c.T;

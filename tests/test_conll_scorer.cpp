@@ -549,9 +549,9 @@ TEST_CASE("predict_word_tags: first sub-token argmax, windowed long sentences, w
   options.overlap = 16; // the tiny model has 64 positions
   options.batch_size = 3;
   options.threads = 2;
-  auto opened = albertner::Tagger<float>::open(model_path, options);
+  auto opened = albertner::Tagger<>::open(model_path, options);
   REQUIRE_MESSAGE(opened.ok(), (opened.ok() ? "" : opened.error().what()));
-  albertner::Tagger<float>& tagger = *opened;
+  albertner::Tagger<>& tagger = *opened;
   const std::vector<std::string>& labels = tagger.labels();
   const std::size_t L = labels.size();
 
@@ -588,7 +588,7 @@ TEST_CASE("predict_word_tags: first sub-token argmax, windowed long sentences, w
   in.batch = 1;
   in.seq_len = static_cast<std::int64_t>(ids.size());
   in.input_ids = ids.data();
-  albertner::Encoder<float>::Workspace ws;
+  albertner::Encoder::Workspace ws;
   auto out = tagger.encoder().forward(in, ws);
   REQUIRE(out.ok());
   std::size_t checked = 0;

@@ -222,13 +222,13 @@ std::vector<float> case_logits(const Model& model, const std::string& fixture) {
   const TensorView* ids_view = expected->find("case1.input_ids");
   REQUIRE(ids_view);
   const std::vector<std::int64_t> ids = albertner_test::copy_of<std::int64_t>(*ids_view);
-  auto encoder = albertner::make_encoder<float>(model);
+  auto encoder = albertner::make_encoder(model);
   REQUIRE_MESSAGE(encoder.ok(), (encoder.ok() ? "" : encoder.error().what()));
   albertner::EncoderInput in;
   in.batch = 1;
   in.seq_len = static_cast<std::int64_t>(ids.size());
   in.input_ids = ids.data();
-  albertner::Encoder<float>::Workspace ws;
+  albertner::Encoder::Workspace ws;
   auto out = encoder->forward(in, ws);
   REQUIRE(out.ok());
   return std::vector<float>(out->logits,
@@ -286,7 +286,7 @@ TEST_CASE("converted golden tiny (model.safetensors and pytorch_model.bin) match
     CAPTURE(name);
     Model model = open_or_fail(*path);
     check_config_matches(model, "tiny", true);
-    auto encoder = albertner::make_encoder<float>(model);
+    auto encoder = albertner::make_encoder(model);
     REQUIRE_MESSAGE(encoder.ok(), (encoder.ok() ? "" : encoder.error().what()));
     albertner_test::check_golden(name, "tiny", *encoder, 1e-4);
   }
@@ -336,7 +336,7 @@ TEST_CASE("converted golden base matches Hugging Face at every stage; the shared
   }
   CHECK(c.base_report.parameters == parameters);
 
-  auto encoder = albertner::make_encoder<float>(model);
+  auto encoder = albertner::make_encoder(model);
   REQUIRE_MESSAGE(encoder.ok(), (encoder.ok() ? "" : encoder.error().what()));
   albertner_test::check_golden("converted base", "base", *encoder, 5e-4);
 }
@@ -365,9 +365,9 @@ struct GoldenAgreement {
 GoldenAgreement golden_base_agreement(const Model& model, const std::string& name) {
   auto expected = SafeTensors::open(shared_path("golden/base/expected.safetensors"));
   REQUIRE(expected.ok());
-  auto encoder = albertner::make_encoder<float>(model);
+  auto encoder = albertner::make_encoder(model);
   REQUIRE_MESSAGE(encoder.ok(), (encoder.ok() ? "" : encoder.error().what()));
-  albertner::Encoder<float>::Workspace ws;
+  albertner::Encoder::Workspace ws;
   const std::int64_t L = model.config().num_labels();
   GoldenAgreement g;
   for (int n = 0; n < 5; ++n) {
@@ -926,6 +926,6 @@ TEST_CASE("Model::open: not an albertner file, another format version, a missing
     write_safetensors(path, less, metadata);
     auto m = Model::open(path);
     REQUIRE(m.ok());
-    CHECK_ERROR(albertner::make_encoder<float>(*m), errc::missing, "classifier.bias");
+    CHECK_ERROR(albertner::make_encoder(*m), errc::missing, "classifier.bias");
   }
 }

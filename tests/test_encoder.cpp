@@ -361,12 +361,12 @@ double max_real_error(const float* logits, const Matrix& ref, const std::vector<
 /// on the AVX2 and AVX-512 kernels (each thread computes whole columns with the same instructions), within
 /// 1e-5 on the portable ones (Eigen's blocking depends on the product's width, so sums may round
 /// differently); with `skip`, padded rows hold 0.
-void check_rerun(const Encoder<float>& encoder, EncoderInput in, const std::vector<std::int64_t>& mask,
+void check_rerun(const Encoder& encoder, EncoderInput in, const std::vector<std::int64_t>& mask,
                  const std::vector<float>& logits, const std::vector<float>& hidden, std::size_t threads, bool skip,
                  double int8_slack = 1e-5) {
   CAPTURE(threads);
   CAPTURE(skip);
-  Encoder<float>::Workspace ws;
+  Encoder::Workspace ws;
   REQUIRE(ws.set_threads(threads).ok());
   CHECK(ws.threads() == threads);
   in.skip_padding = skip;
@@ -403,10 +403,10 @@ struct FirstRun {
 
 /// Runs `in` in a fresh one-thread workspace and checks its logits against the naive reference
 /// (`operand` on every Linear input) within `tolerance`, printing the error after `what`.
-FirstRun check_first_run(const Encoder<float>& encoder, const SyntheticModel& model, const EncoderInput& in,
+FirstRun check_first_run(const Encoder& encoder, const SyntheticModel& model, const EncoderInput& in,
                          const std::vector<std::int64_t>& mask, const std::string& what, double tolerance,
                          Operand operand = Operand::exact) {
-  Encoder<float>::Workspace one;
+  Encoder::Workspace one;
   auto out = encoder.forward(in, one);
   REQUIRE(out.ok());
   const double err = max_real_error(out->logits, ref_forward(model, in, operand), mask);
@@ -440,7 +440,7 @@ TEST_CASE("synthetic groups and inner layers match a naive reference for every a
     ModelConfig config = synthetic_config();
     config.hidden_act = act;
     SyntheticModel model = make_synthetic(config, 7);
-    auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+    auto encoder = Encoder::create(config, [&](const std::string& n) { return model.find(n); });
     REQUIRE_MESSAGE(encoder.ok(), (encoder.ok() ? "" : encoder.error().what()));
     // Every tensor of every group and inner layer is bound, and nothing else is asked for.
     std::set<std::string> all;
@@ -448,7 +448,7 @@ TEST_CASE("synthetic groups and inner layers match a naive reference for every a
     CHECK(model.requested == all);
 
     SyntheticBatch batch;
-    Encoder<float>::Workspace ws;
+    Encoder::Workspace ws;
     auto out = encoder->forward(batch.input(), ws);
     REQUIRE(out.ok());
     const double err = max_real_error(out->logits, ref_forward(model, batch.input()), batch.mask);
@@ -465,7 +465,7 @@ TEST_CASE(
   // tails, head_dim 16.
   const ModelConfig config = wide_config(20, 100, 2);
   SyntheticModel model = make_synthetic(config, 11);
-  auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+  auto encoder = Encoder::create(config, [&](const std::string& n) { return model.find(n); });
   REQUIRE(encoder.ok());
   const WideBatch batch(7, 3, 11); // the second row padded after 11 tokens
   const std::vector<std::int64_t>& mask = batch.mask;
@@ -473,7 +473,7 @@ TEST_CASE(
 
   const FirstRun first = check_first_run(*encoder, model, in, mask, "wide synthetic (" + isa_kernels() + ")", 1e-4);
   for (std::size_t threads : {2, 3}) check_rerun(*encoder, in, mask, first.logits, first.hidden, threads, false);
-  Encoder<float>::Workspace ws;
+  Encoder::Workspace ws;
   CHECK_ERROR(ws.set_threads(0), errc::invalid_input, "threads must be at least 1");
   // skip_padding: the second row's 8 trailing padded positions are not computed and hold 0; the
   // real tokens keep their values (padded keys get zero attention weight either way).
@@ -489,7 +489,7 @@ TEST_CASE(
   const std::int64_t T = 2 * albertner::detail::kQueryBlock + 5;
   config.max_position_embeddings = T;
   SyntheticModel model = make_synthetic(config, 19);
-  auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+  auto encoder = Encoder::create(config, [&](const std::string& n) { return model.find(n); });
   REQUIRE(encoder.ok());
   std::vector<std::int64_t> ids(2 * T), types(2 * T, 0), mask(2 * T, 1);
   for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>((i * 5 + 2) % 23);
@@ -510,13 +510,13 @@ TEST_CASE("observer: every stage in order, once per inner layer inside an iterat
   // 5 iterations over 2 groups of 3 inner layers: each iteration observes qkv .. ffn_out three times.
   const ModelConfig config = synthetic_config();
   SyntheticModel model = make_synthetic(config, 5);
-  auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+  auto encoder = Encoder::create(config, [&](const std::string& n) { return model.find(n); });
   REQUIRE(encoder.ok());
   const SyntheticBatch batch;
   const EncoderInput in = batch.input();
   const std::int64_t rows = in.batch * in.seq_len, H = config.hidden_size;
   const auto logit_count = static_cast<std::size_t>(rows * config.num_labels());
-  Encoder<float>::Workspace ws;
+  Encoder::Workspace ws;
   auto plain = encoder->forward(in, ws);
   REQUIRE(plain.ok());
   const std::vector<float> want(plain->logits, plain->logits + logit_count);
@@ -533,7 +533,7 @@ TEST_CASE("observer: every stage in order, once per inner layer inside an iterat
   for (std::size_t threads : {1, 2}) {
     CAPTURE(threads);
     events.clear();
-    Encoder<float>::Workspace observed;
+    Encoder::Workspace observed;
     REQUIRE(observed.set_threads(threads).ok());
     auto out = encoder->forward(in, observed, {record, &events});
     REQUIRE(out.ok());
@@ -689,7 +689,7 @@ TEST_CASE(
   SyntheticModel model = make_synthetic(config, 13);
   std::map<std::string, std::vector<std::uint16_t>> storage;
   narrow_matrices(model, storage);
-  auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+  auto encoder = Encoder::create(config, [&](const std::string& n) { return model.find(n); });
   REQUIRE_MESSAGE(encoder.ok(), (encoder.ok() ? "" : encoder.error().what()));
   const WideBatch batch(5, 1, 8); // the second row padded after 8 tokens
   const std::vector<std::int64_t>& mask = batch.mask;
@@ -833,7 +833,7 @@ TEST_CASE(
   std::map<std::string, std::vector<std::int8_t>> storage;
   std::map<std::string, std::vector<float>> scales;
   quantize_matrices(model, storage, scales);
-  auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+  auto encoder = Encoder::create(config, [&](const std::string& n) { return model.find(n); });
   REQUIRE_MESSAGE(encoder.ok(), (encoder.ok() ? "" : encoder.error().what()));
   const WideBatch batch(5, 2, 8);
   const std::vector<std::int64_t>& mask = batch.mask;
@@ -849,7 +849,7 @@ TEST_CASE(
 
   // An int8 matrix without its scales is refused by name.
   const std::string victim = "albert.encoder.albert_layer_groups.0.albert_layers.0.ffn.weight";
-  auto missing = Encoder<float>::create(config, [&](const std::string& n) -> const TensorView* {
+  auto missing = Encoder::create(config, [&](const std::string& n) -> const TensorView* {
     return n == albertner::detail::scale_name(victim) ? nullptr : model.find(n);
   });
   CHECK_ERROR(missing, errc::missing, "tensor '" + victim + "_scale' is missing");
@@ -858,12 +858,12 @@ TEST_CASE(
 TEST_CASE("workspace: its size is known before the first call, and reserve() grows it up front") {
   ModelConfig config = synthetic_config();
   SyntheticModel model = make_synthetic(config, 5);
-  auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+  auto encoder = Encoder::create(config, [&](const std::string& n) { return model.find(n); });
   REQUIRE(encoder.ok());
   SyntheticBatch batch;
   for (std::size_t threads : {1, 2}) {
     CAPTURE(threads);
-    Encoder<float>::Workspace ws;
+    Encoder::Workspace ws;
     REQUIRE(ws.set_threads(threads).ok());
     CHECK(ws.bytes() == 0);
     const std::size_t expected = encoder->workspace_bytes(2, 7, threads);
@@ -871,14 +871,14 @@ TEST_CASE("workspace: its size is known before the first call, and reserve() gro
     REQUIRE(encoder->forward(batch.input(), ws).ok());
     CHECK(ws.bytes() == expected);
 
-    Encoder<float>::Workspace reserved;
+    Encoder::Workspace reserved;
     REQUIRE(reserved.set_threads(threads).ok());
     REQUIRE(encoder->reserve(reserved, 2, 7).ok());
     CHECK(reserved.bytes() == expected);
     REQUIRE(encoder->forward(batch.input(), reserved).ok());
     CHECK(reserved.bytes() == expected); // smaller or equal shapes never grow it
   }
-  Encoder<float>::Workspace ws;
+  Encoder::Workspace ws;
   CHECK_ERROR(encoder->reserve(ws, 1, 10), errc::invalid_input, "seq_len = 10 is out of range [1, 9]");
   CHECK_ERROR(encoder->reserve(ws, 0, 4), errc::invalid_input, "batch = 0 must be at least 1");
 }
@@ -886,7 +886,7 @@ TEST_CASE("workspace: its size is known before the first call, and reserve() gro
 TEST_CASE("defaults: no token types and no mask mean all 0 and all 1") {
   ModelConfig config = synthetic_config();
   SyntheticModel model = make_synthetic(config, 3);
-  auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+  auto encoder = Encoder::create(config, [&](const std::string& n) { return model.find(n); });
   REQUIRE(encoder.ok());
   const std::vector<std::int64_t> ids{2, 4, 6, 3}, zeros(4, 0), ones(4, 1);
   EncoderInput bare;
@@ -896,7 +896,7 @@ TEST_CASE("defaults: no token types and no mask mean all 0 and all 1") {
   EncoderInput full = bare;
   full.token_type_ids = zeros.data();
   full.attention_mask = ones.data();
-  Encoder<float>::Workspace a, b;
+  Encoder::Workspace a, b;
   auto x = encoder->forward(bare, a);
   auto y = encoder->forward(full, b);
   REQUIRE((x.ok() && y.ok()));
@@ -908,7 +908,7 @@ TEST_CASE("weight binding errors name the tensor") {
   SyntheticModel model = make_synthetic(config, 5);
   const std::string victim = "albert.encoder.albert_layer_groups.1.albert_layers.2.ffn.weight";
   auto create_with = [&](const TensorView* replacement) {
-    return Encoder<float>::create(
+    return Encoder::create(
         config, [&](const std::string& n) -> const TensorView* { return n == victim ? replacement : model.find(n); });
   };
 
@@ -941,8 +941,8 @@ TEST_CASE("weight binding errors name the tensor") {
     TensorView t = model.views.at(bias);
     t.type = albertner::dtype::bf16;
     t.nbytes /= 2;
-    auto e = Encoder<float>::create(
-        config, [&](const std::string& n) -> const TensorView* { return n == bias ? &t : model.find(n); });
+    auto e = Encoder::create(config,
+                             [&](const std::string& n) -> const TensorView* { return n == bias ? &t : model.find(n); });
     REQUIRE(!e.ok());
     CHECK(e.error().code() == errc::shape);
     CHECK(e.error().message() == "tensor '" + bias + "' has dtype BF16, expected F32");
@@ -965,7 +965,7 @@ TEST_CASE("weight binding errors name the tensor") {
   SUBCASE("invalid config") {
     ModelConfig bad = config;
     bad.num_attention_heads = 3;
-    auto e = Encoder<float>::create(bad, [&](const std::string& n) { return model.find(n); });
+    auto e = Encoder::create(bad, [&](const std::string& n) { return model.find(n); });
     REQUIRE(!e.ok());
     CHECK(e.error().code() == errc::config);
     CHECK(e.error().message().find("num_attention_heads") != std::string::npos);
@@ -975,10 +975,10 @@ TEST_CASE("weight binding errors name the tensor") {
 TEST_CASE("bad inputs are errors that name row and position") {
   const ModelConfig config = synthetic_config();
   SyntheticModel model = make_synthetic(config, 11);
-  auto encoder = Encoder<float>::create(config, [&](const std::string& n) { return model.find(n); });
+  auto encoder = Encoder::create(config, [&](const std::string& n) { return model.find(n); });
   REQUIRE(encoder.ok());
   SyntheticBatch batch;
-  Encoder<float>::Workspace ws;
+  Encoder::Workspace ws;
   auto expect = [&](const EncoderInput& in, const std::string& fragment) {
     auto out = encoder->forward(in, ws);
     REQUIRE(!out.ok());

@@ -49,8 +49,8 @@ const std::string& base_model() {
   return m.path;
 }
 
-Tagger<float> open_tagger(const std::string& path, const TaggerOptions& options) {
-  auto t = Tagger<float>::open(path, options);
+Tagger<> open_tagger(const std::string& path, const TaggerOptions& options) {
+  auto t = Tagger<>::open(path, options);
   REQUIRE_MESSAGE(t.ok(), (t.ok() ? "" : t.error().what()));
   return std::move(t).value();
 }
@@ -99,7 +99,7 @@ std::string conll_document(const albertner::Tokenizer& tokenizer, std::size_t mi
 
 /// Logits [tokens][labels] of `e` computed window by window, each window alone (batch 1), each
 /// token's row from the window assign_tokens_to_windows gives it ([CLS]/[SEP] rows 0).
-std::vector<float> windowed_reference(const albertner::Encoder<float>& encoder, const albertner::Tokenizer& tokenizer,
+std::vector<float> windowed_reference(const albertner::Encoder& encoder, const albertner::Tokenizer& tokenizer,
                                       const Encoding& e, std::size_t window, std::size_t overlap) {
   const std::size_t L = static_cast<std::size_t>(encoder.config().num_labels());
   const std::size_t content = e.size() - 2;
@@ -107,7 +107,7 @@ std::vector<float> windowed_reference(const albertner::Encoder<float>& encoder, 
   REQUIRE(windows.ok());
   const std::vector<std::size_t> owner = albertner::assign_tokens_to_windows(*windows, content);
   std::vector<float> logits(e.size() * L, 0.0f);
-  albertner::Encoder<float>::Workspace ws;
+  albertner::Encoder::Workspace ws;
   for (std::size_t w = 0; w < windows->size(); ++w) {
     const albertner::Window& win = (*windows)[w];
     std::vector<std::int64_t> ids = {tokenizer.cls_id()};
@@ -147,7 +147,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 TEST_CASE("a 5,000-token document through 64-position windows: no token lost, exactly the windows' own logits") {
   if (!albertner_test::have_shared("golden/tiny") || !albertner_test::have_shared("data/conll2003/valid.txt")) return;
   const auto t0 = std::chrono::steady_clock::now();
-  Tagger<float> tagger = open_tagger(tiny_model(), tiny_options());
+  Tagger<> tagger = open_tagger(tiny_model(), tiny_options());
   CHECK(tagger.options().window == 64);
   const std::string text = conll_document(tagger.tokenizer(), 5000);
   auto encoding = tagger.tokenizer().encode(text);
@@ -191,7 +191,7 @@ TEST_CASE("a 5,000-token document through 64-position windows: no token lost, ex
   // The same as each window alone through the encoder, stitched by assign_tokens_to_windows.
   auto model = albertner::Model::open(tiny_model());
   REQUIRE(model.ok());
-  auto encoder = albertner::make_encoder<float>(*model);
+  auto encoder = albertner::make_encoder(*model);
   REQUIRE(encoder.ok());
   const std::vector<float> reference = windowed_reference(*encoder, tagger.tokenizer(), *encoding, 64, 16);
   const std::size_t L = tagger.labels().size();
@@ -216,7 +216,7 @@ TEST_CASE("a 5,000-token document through 64-position windows: no token lost, ex
   TaggerOptions batched = tiny_options();
   batched.batch_size = 8;
   batched.threads = 2;
-  Tagger<float> tagger8 = open_tagger(tiny_model(), batched);
+  Tagger<> tagger8 = open_tagger(tiny_model(), batched);
   auto entities8 = tagger8.tag(text);
   REQUIRE(entities8.ok());
   REQUIRE(entities8->size() == want->size());
@@ -235,7 +235,7 @@ TEST_CASE("a 5,000-token document through 64-position windows: no token lost, ex
   // Grouped strategies see the same stitched logits: compare to decoding the reference.
   for (Aggregation a : {Aggregation::simple, Aggregation::first}) {
     CAPTURE(albertner::aggregation_name(a));
-    Tagger<float> t = open_tagger(tiny_model(), tiny_options(a));
+    Tagger<> t = open_tagger(tiny_model(), tiny_options(a));
     auto got = t.tag(text);
     REQUIRE(got.ok());
     albertner::DecodeOptions d{a, {}, t.tokenizer().unk_id()};
@@ -255,7 +255,7 @@ TEST_CASE("a 5,000-token document through 64-position windows: no token lost, ex
 TEST_CASE("window and overlap are validated against the model") {
   if (!albertner_test::have_shared("golden/tiny")) return;
   const auto fails = [](TaggerOptions o, const std::string& fragment) {
-    auto t = Tagger<float>::open(tiny_model(), o);
+    auto t = Tagger<>::open(tiny_model(), o);
     REQUIRE_FALSE(t.ok());
     INFO(t.error().what());
     CHECK(t.error().code() == errc::invalid_input);
@@ -265,7 +265,7 @@ TEST_CASE("window and overlap are validated against the model") {
   o.overlap = 62; // = window - 2: windows would never advance
   fails(o, "overlap 62 must be less than window - 2 = 62");
   o.overlap = 61;
-  CHECK(Tagger<float>::open(tiny_model(), o).ok());
+  CHECK(Tagger<>::open(tiny_model(), o).ok());
   o = tiny_options();
   o.window = 65; // more positions than the model has
   fails(o, "window 65 exceeds the model's 64 positions");
@@ -274,7 +274,7 @@ TEST_CASE("window and overlap are validated against the model") {
   fails(o, "window 2");
   o = tiny_options();
   o.window = 0; // the model's limit
-  auto t = Tagger<float>::open(tiny_model(), o);
+  auto t = Tagger<>::open(tiny_model(), o);
   REQUIRE(t.ok());
   CHECK(t->options().window == 64);
   o = tiny_options();
@@ -299,7 +299,7 @@ TEST_CASE("golden base: a 1,200-token document is windowed; the first window's c
   o.aggregation = Aggregation::none;
   o.batch_size = 1;
   o.threads = 2;
-  Tagger<float> tagger = open_tagger(base_model(), o);
+  Tagger<> tagger = open_tagger(base_model(), o);
   REQUIRE(tagger.options().window == 512);
   std::string text = conll_document(tagger.tokenizer(), 1200);
   auto encoding = tagger.tokenizer().encode(text);
@@ -317,7 +317,7 @@ TEST_CASE("golden base: a 1,200-token document is windowed; the first window's c
   // The first window alone, as a plain 512-token input.
   auto model = albertner::Model::open(base_model());
   REQUIRE(model.ok());
-  auto encoder = albertner::make_encoder<float>(*model);
+  auto encoder = albertner::make_encoder(*model);
   REQUIRE(encoder.ok());
   std::vector<std::int64_t> ids(encoding->ids.begin(), encoding->ids.begin() + 511);
   ids.push_back(tagger.tokenizer().sep_id());
@@ -325,7 +325,7 @@ TEST_CASE("golden base: a 1,200-token document is windowed; the first window's c
   in.batch = 1;
   in.seq_len = 512;
   in.input_ids = ids.data();
-  albertner::Encoder<float>::Workspace ws;
+  albertner::Encoder::Workspace ws;
   auto single = encoder->forward(in, ws);
   REQUIRE(single.ok());
   const std::vector<std::size_t> owner = albertner::assign_tokens_to_windows(*windows, content);
@@ -381,7 +381,7 @@ TEST_CASE("random Unicode text: every entity's offsets lie on character boundari
   std::size_t checked = 0, multi_window = 0;
   for (Aggregation a : kStrategies) {
     CAPTURE(albertner::aggregation_name(a));
-    Tagger<float> tagger = open_tagger(tiny_model(), tiny_options(a));
+    Tagger<> tagger = open_tagger(tiny_model(), tiny_options(a));
     auto all = tagger.tag_batch(texts);
     REQUIRE_MESSAGE(all.ok(), (all.ok() ? "" : all.error().what()));
     REQUIRE(all->size() == texts.size());
@@ -425,7 +425,7 @@ TEST_CASE("empty and whitespace-only text give no entities; invalid UTF-8 is an 
     for (const std::vector<std::string>& ignore : {std::vector<std::string>{}, std::vector<std::string>{"O"}}) {
       TaggerOptions o = tiny_options(a);
       o.ignore_labels = ignore;
-      Tagger<float> tagger = open_tagger(tiny_model(), o);
+      Tagger<> tagger = open_tagger(tiny_model(), o);
       for (const std::string& s : blank) {
         CAPTURE(s);
         auto r = tagger.tag(s);

@@ -46,9 +46,9 @@ void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
 namespace {
 
 /// forward() on `in` with `ws`, counting the allocations it makes (Eigen's would assert).
-albertner::Result<albertner::EncoderOutput> counted_forward(const albertner::Encoder<float>& encoder,
+albertner::Result<albertner::EncoderOutput> counted_forward(const albertner::Encoder& encoder,
                                                             const albertner::EncoderInput& in,
-                                                            albertner::Encoder<float>::Workspace& ws, long& made) {
+                                                            albertner::Encoder::Workspace& ws, long& made) {
   const long before = allocations.load();
   Eigen::internal::set_is_malloc_allowed(false);
   auto out = encoder.forward(in, ws);
@@ -61,8 +61,8 @@ albertner::Result<albertner::EncoderOutput> counted_forward(const albertner::Enc
 /// one byte past an aligned address and followed by a guard region: passes up to [4, 96] allocate
 /// nothing and give the bits of a workspace that owns its scratch; larger ones fail without
 /// touching the buffer or writing past it; too small or null buffers are refused.
-void check_caller_buffer(const albertner::Encoder<float>& encoder, std::size_t threads) {
-  using Workspace = albertner::Encoder<float>::Workspace;
+void check_caller_buffer(const albertner::Encoder& encoder, std::size_t threads) {
+  using Workspace = albertner::Encoder::Workspace;
   CAPTURE(threads);
   const std::int64_t H = encoder.config().hidden_size, L = encoder.config().num_labels();
   const std::size_t need = encoder.workspace_buffer_bytes(4, 96, threads);
@@ -205,7 +205,7 @@ TEST_CASE(
     CAPTURE(path);
     auto model = albertner::Model::open(path);
     REQUIRE_MESSAGE(model.ok(), (model.ok() ? "" : model.error().what()));
-    auto encoder = albertner::make_encoder<float>(*model);
+    auto encoder = albertner::make_encoder(*model);
     REQUIRE(encoder.ok());
     if (albertner::kernel_isa() == albertner::KernelIsa::portable) {
       // Eigen's general matrix product allocates its blocking buffers on every call.
@@ -215,7 +215,7 @@ TEST_CASE(
     std::vector<std::int64_t> ids(4 * 96), mask(4 * 96, 1);
     for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>(5 + i * 37 % 9000);
     { // The counter sees the first call's growth: what the rest of the test rules out.
-      albertner::Encoder<float>::Workspace fresh;
+      albertner::Encoder::Workspace fresh;
       albertner::EncoderInput in;
       in.batch = 1;
       in.seq_len = 8;
@@ -226,7 +226,7 @@ TEST_CASE(
     }
     for (std::size_t threads : {1, 2}) {
       CAPTURE(threads);
-      albertner::Encoder<float>::Workspace ws;
+      albertner::Encoder::Workspace ws;
       REQUIRE(ws.set_threads(threads).ok());
       REQUIRE(encoder->reserve(ws, 4, 96).ok());
       for (std::int64_t batch : {4, 1, 3})
@@ -265,7 +265,7 @@ TEST_CASE(
     texts.push_back(text);
     text += " and the Union of European Football Associations";
   }
-  auto allocations_of_call = [&](const albertner::Tagger<float>& tagger) {
+  auto allocations_of_call = [&](const albertner::Tagger<>& tagger) {
     const long before = allocations.load();
     const bool ok = tagger.tag_batch(texts).ok();
     CHECK(ok);
@@ -275,14 +275,14 @@ TEST_CASE(
   options.threads = 2;
   options.batch_size = 4;
 
-  auto reserved = albertner::Tagger<float>::open(model, options);
+  auto reserved = albertner::Tagger<>::open(model, options);
   REQUIRE(reserved.ok());
   REQUIRE(reserved->reserve(1, 128).ok());
   const long first = allocations_of_call(*reserved);
   const long second = allocations_of_call(*reserved);
   CHECK(first == second);
 
-  auto cold = albertner::Tagger<float>::open(model, options);
+  auto cold = albertner::Tagger<>::open(model, options);
   REQUIRE(cold.ok());
   // At least one workspace is made and grown in the first call. (How many depends on whether the
   // helper thread wakes in time to claim a group, so later calls of this Tagger may make a second.)

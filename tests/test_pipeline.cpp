@@ -19,6 +19,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 using albertner::Aggregation;
@@ -210,8 +211,8 @@ std::string convert_base(const TempDir& dir, const std::string& name, const std:
   return out;
 }
 
-Tagger<float> open_tagger(const std::string& path, TaggerOptions options) {
-  auto t = Tagger<float>::open(path, std::move(options));
+Tagger<> open_tagger(const std::string& path, TaggerOptions options) {
+  auto t = Tagger<>::open(path, std::move(options));
   REQUIRE_MESSAGE(t.ok(), (t.ok() ? "" : t.error().what()));
   return std::move(t).value();
 }
@@ -229,7 +230,7 @@ void check_variant(const std::string& variant, const std::string& model, bool wh
   REQUIRE(cases.size() == 60);
   TaggerOptions options;
   options.threads = 2;
-  Tagger<float> tagger = open_tagger(model, options);
+  Tagger<> tagger = open_tagger(model, options);
   CHECK(tagger.tokenizer().options().whitespace_split == whitespace_split);
   CHECK(tagger.options().window == 512);
   const std::size_t L = tagger.labels().size();
@@ -349,7 +350,7 @@ void check_variant(const std::string& variant, const std::string& model, bool wh
   for (int s = 0; s < 5; ++s) {
     TaggerOptions o;
     o.aggregation = kStrategies[s];
-    Tagger<float> t = open_tagger(model, o);
+    Tagger<> t = open_tagger(model, o);
     const std::string name = variant + "/" + albertner::aggregation_name(kStrategies[s]);
     auto batch = t.tag_batch(texts);
     REQUIRE_MESSAGE(batch.ok(), (batch.ok() ? "" : batch.error().what()));
@@ -383,7 +384,7 @@ void check_variant(const std::string& variant, const std::string& model, bool wh
     TaggerOptions o;
     o.aggregation = Aggregation::none;
     o.threads = 2;
-    Tagger<float> t = open_tagger(model, o);
+    Tagger<> t = open_tagger(model, o);
     auto all = t.tag(longest->text);
     REQUIRE(all.ok());
     const std::size_t tokens = full[longest_index].size();
@@ -438,4 +439,99 @@ TEST_CASE("pipeline (re-converted tokenizer.json): tokens, offsets and entities 
       !albertner_test::have_shared("golden/tokenizer-reconverted"))
     return;
   check_variant("pipeline-reconverted", models().reconverted, false);
+}
+
+namespace {
+
+const std::string kBundledModel = std::string(ALBERTNER_SOURCE_DIR) + "/models/albertner-conll03-small.safetensors";
+const std::string kLamb = "EU rejects German call to boycott British lamb .";
+
+/// A decoder of one's own (static decode): the pipeline's entities of one label only.
+struct MiscOnly {
+  static albertner::Result<std::vector<Entity>> decode(const std::string& text,
+                                                       const std::vector<albertner::TokenInfo>& tokens,
+                                                       const float* logits, std::size_t num_labels,
+                                                       const std::vector<std::string>& labels,
+                                                       const albertner::DecodeOptions& options) {
+    ALBERTNER_TRY(std::vector<Entity> all,
+                  albertner::SpanDecoder::decode(text, tokens, logits, num_labels, labels, options));
+    std::vector<Entity> kept;
+    for (Entity& e : all)
+      if (e.label == "MISC") kept.push_back(std::move(e));
+    return kept;
+  }
+};
+
+/// A decoder (const member) that returns what it was given, so that the test sees it used: one
+/// entity per text labelled with the options' aggregation and the label count, or an error for
+/// a text that says so.
+struct Echo {
+  albertner::Result<std::vector<Entity>> decode(const std::string& text,
+                                                const std::vector<albertner::TokenInfo>& tokens, const float* logits,
+                                                std::size_t num_labels, const std::vector<std::string>& labels,
+                                                const albertner::DecodeOptions& options) const {
+    if (text == "fail") return albertner::Error(albertner::errc::invalid_input, "echo refuses");
+    Entity e;
+    e.label = std::string(albertner::aggregation_name(options.aggregation)) + "/" + std::to_string(num_labels) + "/" +
+              std::to_string(labels.size()) + (options.constrained ? "/constrained" : "");
+    e.index = static_cast<std::int64_t>(tokens.size());
+    e.score = logits != nullptr ? logits[num_labels] : -1.0f; // the first content token's first logit
+    e.text = text;
+    return std::vector<Entity>{e};
+  }
+};
+
+} // namespace
+
+TEST_CASE("Tagger<Decoder>: the bundled model's logits go through the decoder the Tagger names") {
+  TaggerOptions options;
+  options.aggregation = Aggregation::first;
+  Tagger<> standard = open_tagger(kBundledModel, options);
+  static_assert(std::is_same<Tagger<>, Tagger<albertner::SpanDecoder>>::value, "SpanDecoder is the default");
+
+  SUBCASE("a filtering decoder keeps what it keeps of SpanDecoder's entities") {
+    auto misc = Tagger<MiscOnly>::open(kBundledModel, options);
+    REQUIRE(misc.ok());
+    auto all = standard.tag(kLamb);
+    auto got = misc->tag(kLamb);
+    REQUIRE(all.ok());
+    REQUIRE(got.ok());
+    std::ostringstream want_text, got_text;
+    for (const Entity& e : *all)
+      if (e.label == "MISC") want_text << e.text << "/" << e.label << "/" << e.score << " ";
+    for (const Entity& e : *got) got_text << e.text << "/" << e.label << "/" << e.score << " ";
+    CHECK(got_text.str() == want_text.str());
+    REQUIRE(got->size() == 2); // of EU/ORG German/MISC British/MISC
+    CHECK((*got)[0].text == "German");
+    CHECK((*got)[1].text == "British");
+  }
+
+  SUBCASE("the decoder's result is the call's result; its arguments are the call's") {
+    auto echo = Tagger<Echo>::open(kBundledModel, options);
+    REQUIRE(echo.ok());
+    auto one = echo->tag(kLamb);
+    REQUIRE(one.ok());
+    REQUIRE(one->size() == 1);
+    CHECK((*one)[0].label == "first/9/9");
+    CHECK((*one)[0].text == kLamb);
+    std::vector<albertner::Encoding> encodings{*echo->tokenizer().encode(kLamb)};
+    auto logits = echo->document_logits(encodings);
+    REQUIRE(logits.ok());
+    CHECK(static_cast<std::size_t>((*one)[0].index) == encodings[0].size());
+    CHECK((*one)[0].score == (*logits)[0][9]);
+
+    albertner::CallOptions call;
+    call.aggregation = Aggregation::max;
+    call.constrained = true;
+    auto batch = echo->tag_batch({"a", kLamb}, call);
+    REQUIRE(batch.ok());
+    REQUIRE(batch->size() == 2);
+    CHECK((*batch)[1][0].label == "max/9/9/constrained");
+    CHECK((*batch)[0][0].text == "a");
+
+    auto failed = echo->tag_batch({kLamb, "fail"});
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.error().code() == albertner::errc::invalid_input);
+    CHECK(failed.error().what() == "invalid_input: text 1: echo refuses");
+  }
 }

@@ -48,11 +48,11 @@ bool same_entities(const std::vector<Entity>& a, const std::vector<Entity>& b) {
   return true;
 }
 
-Tagger<float> open_tagger(std::size_t threads, std::size_t batch_size = 8) {
+Tagger<> open_tagger(std::size_t threads, std::size_t batch_size = 8) {
   TaggerOptions options;
   options.threads = threads;
   options.batch_size = batch_size;
-  auto tagger = Tagger<float>::open(model_path, options);
+  auto tagger = Tagger<>::open(model_path, options);
   REQUIRE_MESSAGE(tagger.ok(), (tagger.ok() ? "" : tagger.error().what()));
   return std::move(tagger).value();
 }
@@ -66,7 +66,7 @@ TEST_CASE("shared Tagger: 4 threads with different aggregations per call equal o
   // A Tagger of 2 threads: the callers contend for its pool too (a call that finds it busy runs
   // on its own thread).
   {
-    const Tagger<float> tagger = open_tagger(2);
+    const Tagger<> tagger = open_tagger(2);
     // The reference: one caller, batches of 32 texts, each strategy in turn.
     std::vector<std::vector<std::vector<Entity>>> expected(4);
     for (int k = 0; k < 4; ++k)
@@ -110,13 +110,13 @@ TEST_CASE("shared Tagger: 4 threads with different aggregations per call equal o
 
 TEST_CASE("shared Tagger: a call's options equal a Tagger opened with them") {
   const std::string text = "Angela Merkel met Emmanuel Macron in Paris on Tuesday , Reuters reported from Brussels .";
-  const Tagger<float> shared = open_tagger(1);
+  const Tagger<> shared = open_tagger(1);
   for (Aggregation a : {Aggregation::none, Aggregation::simple, Aggregation::first, Aggregation::average,
                         Aggregation::max}) {
     CAPTURE(albertner::aggregation_name(a));
     TaggerOptions options;
     options.aggregation = a;
-    auto own = Tagger<float>::open(model_path, options);
+    auto own = Tagger<>::open(model_path, options);
     REQUIRE(own.ok());
     CHECK(own->options().aggregation == a);
     auto want = own->tag(text);
@@ -138,17 +138,17 @@ TEST_CASE("shared Tagger: a call's options equal a Tagger opened with them") {
 }
 
 TEST_CASE("shared Tagger: copies share one model; misuse is an error, not a crash") {
-  Tagger<float> empty;
+  Tagger<> empty;
   CHECK_FALSE(empty.has_model());
   auto r = empty.tag("Paris");
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().code() == albertner::errc::invalid_input);
   CHECK(r.error().what().find("holds no model") != std::string::npos);
 
-  Tagger<float> first = open_tagger(2);
-  Tagger<float> copy = first; // shares the model
+  Tagger<> first = open_tagger(2);
+  Tagger<> copy = first; // shares the model
   CHECK(&copy.model() == &first.model());
-  Tagger<float> moved = std::move(first);
+  Tagger<> moved = std::move(first);
   CHECK(moved.has_model());
   CHECK_FALSE(first.has_model()); // NOLINT(bugprone-use-after-move): the documented moved-from state
   CHECK_FALSE(first.tag_batch({"Paris"}).ok());
@@ -163,18 +163,18 @@ TEST_CASE("shared Tagger: copies share one model; misuse is an error, not a cras
     CAPTURE(threads);
     TaggerOptions options;
     options.threads = threads;
-    auto t = Tagger<float>::open(model_path, options);
+    auto t = Tagger<>::open(model_path, options);
     REQUIRE_FALSE(t.ok());
     CHECK(t.error().code() == albertner::errc::invalid_input);
     CHECK(t.error().what().find("threads") != std::string::npos);
   }
-  auto missing = Tagger<float>::open("/nonexistent/model.safetensors");
+  auto missing = Tagger<>::open("/nonexistent/model.safetensors");
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.error().what().find("/nonexistent/model.safetensors") != std::string::npos);
 }
 
 TEST_CASE("shared Tagger: reserve grows the scratch, and calls then add no workspace") {
-  const Tagger<float> tagger = open_tagger(2, 4);
+  const Tagger<> tagger = open_tagger(2, 4);
   REQUIRE(tagger.reserve(2, 64).ok());
   CHECK_FALSE(open_tagger(1).reserve(1, 100000).ok()); // longer than the model's positions
   auto r = tagger.tag_batch({"EU rejects German call to boycott British lamb .", "Peter Blackburn", "BRUSSELS 1996-08-22",

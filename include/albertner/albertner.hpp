@@ -5,7 +5,8 @@
 // Header-only by default. Applications with many files may compile the engine once: define
 // ALBERTNER_DECLARATIONS_ONLY for every file (they see the Tagger's declarations, Entity and
 // Result only, and compile in a fraction of the time), and in exactly one file also define
-// ALBERTNER_IMPLEMENTATION before this include; that file holds Tagger<float>.
+// ALBERTNER_IMPLEMENTATION before this include; that file holds Tagger<> (Tagger<SpanDecoder>).
+// A Tagger with a decoder of one's own needs the full header where it is used.
 #pragma once
 
 #if defined(ALBERTNER_DECLARATIONS_ONLY) && !defined(ALBERTNER_IMPLEMENTATION)
@@ -15,7 +16,7 @@
 #include "ner/tagger.hpp"
 
 namespace albertner {
-extern template class Tagger<float>;
+extern template class Tagger<SpanDecoder>;
 } // namespace albertner
 
 #else
@@ -32,7 +33,7 @@ extern template class Tagger<float>;
 
 #ifdef ALBERTNER_IMPLEMENTATION
 namespace albertner {
-template class Tagger<float>;
+template class Tagger<SpanDecoder>;
 } // namespace albertner
 #endif
 

@@ -5,7 +5,7 @@
 // Errors: the library's Result errors become Python exceptions carrying its message: OSError
 // (FileNotFoundError for a path that does not exist) for anything about a file, ValueError for bad
 // input (invalid UTF-8, a bad option), RuntimeError for an internal error. The GIL is released
-// while the library runs; Tagger<float>'s calls are const and thread-safe, so no lock is taken here.
+// while the library runs; Tagger<>'s calls are const and thread-safe, so no lock is taken here.
 #include <albertner/tooling.hpp>
 
 #include <pybind11/numpy.h>
@@ -111,10 +111,10 @@ public:
     options.batch_size = batch_size;
     options.window = window;
     if (overlap) options.overlap = *overlap;
-    albertner::Result<albertner::Tagger<float>> opened = albertner::Error(errc::internal, "not opened");
+    albertner::Result<albertner::Tagger<>> opened = albertner::Error(errc::internal, "not opened");
     {
       py::gil_scoped_release release;
-      opened = albertner::Tagger<float>::open(path, options);
+      opened = albertner::Tagger<>::open(path, options);
     }
     if (!opened.ok()) {
       const Error& e = opened.error();
@@ -199,7 +199,7 @@ public:
 
 private:
   std::string path_;
-  albertner::Tagger<float> tagger_;
+  albertner::Tagger<> tagger_;
 };
 
 py::dict convert(const std::string& source, const std::string& out, const std::string& dtype,
@@ -264,7 +264,7 @@ py::dict evaluate(const std::string& model_path, const std::string& data, std::s
       options.threads = threads;
       // As `albertner eval`: the Tagger's own default (a quarter of the window) unless given.
       options.overlap = overlap ? *overlap : albertner::TaggerOptions::auto_size;
-      auto tagger = albertner::Tagger<float>::from_model(std::move(model), options);
+      auto tagger = albertner::Tagger<>::from_model(std::move(model), options);
       if (!tagger.ok()) return tagger.error().with_context(model_path);
       failed_path.clear();
       albertner::PredictOptions predict;

@@ -68,7 +68,7 @@ void tag_from_memory(const char* path) {
               static_cast<long long>(c.vocab_size), static_cast<long long>(c.hidden_size),
               static_cast<long long>(c.num_hidden_layers), static_cast<long long>(c.max_position_embeddings),
               static_cast<long long>(c.num_labels()));
-  auto tagger = albertner::Tagger<float>::from_model(std::move(model).value());
+  auto tagger = albertner::Tagger<>::from_model(std::move(model).value());
   expect(tagger.ok(), "Tagger::from_model builds tokenizer and encoder over the buffer");
   if (!tagger.ok()) {
     std::printf("      (%s)\n", tagger.error().what().c_str());
@@ -76,10 +76,10 @@ void tag_from_memory(const char* path) {
   }
   // An embedded product budgets its memory up front: the scratch of one full window is known
   // before any call, and reserve() takes exactly that.
-  const albertner::Encoder<float>& encoder = tagger.value().encoder();
+  const albertner::Encoder& encoder = tagger.value().encoder();
   const std::int64_t positions = encoder.config().max_position_embeddings;
   const std::size_t need = encoder.workspace_bytes(1, positions);
-  albertner::Encoder<float>::Workspace workspace;
+  albertner::Encoder::Workspace workspace;
   expect(encoder.reserve(workspace, 1, positions).ok() && workspace.bytes() == need,
          "the workspace of a full window is known before the first call and reserve() takes exactly it");
   std::printf("      (encoder workspace for one %lld-position window: %zu bytes; %s kernels)\n",
@@ -87,7 +87,7 @@ void tag_from_memory(const char* path) {
   // Or the product owns that memory: one buffer (here a vector; a static array would do) holds
   // all of a workspace's scratch, and a pass that does not fit is an error, not an allocation.
   std::vector<unsigned char> budget(encoder.workspace_buffer_bytes(1, positions));
-  albertner::Encoder<float>::Workspace lent;
+  albertner::Encoder::Workspace lent;
   expect(encoder.use_buffer(lent, budget.data(), budget.size(), 1, positions).ok(),
          "use_buffer takes a buffer of workspace_buffer_bytes for a full window");
   std::vector<std::int64_t> ids(static_cast<std::size_t>(2 * positions), 1);

@@ -1,6 +1,6 @@
 // The JSON the albertner CLI reads, through the library calls it makes:
 // - `albertner logits` input: {"input_ids": [[...]], "attention_mask": [[...]], "token_type_ids": [[...]]}
-//   → EncoderInput → Encoder<float>::forward (golden tiny model);
+//   → EncoderInput → Encoder::forward (golden tiny model);
 // - `albertner tag --format jsonl` / `albertner tokenize` stdin: one {"text": ...} or
 //   {"words": [...]} object per line → Tagger::tag_batch / Tokenizer::encode(_words), and the
 //   entity JSON the CLI prints from the result must parse back to the same strings.
@@ -26,7 +26,7 @@ using namespace albertner;
 namespace {
 
 std::vector<std::uint8_t> model_bytes; // the converted golden tiny model, read into memory
-std::unique_ptr<Tagger<float>> tagger;
+std::unique_ptr<Tagger<>> tagger;
 
 void logits(const Json& root) {
   auto input = albertner_cli::read_logits_input(root);
@@ -36,7 +36,7 @@ void logits(const Json& root) {
   }
   const std::int64_t B = input->batch, T = input->seq_len;
   const EncoderInput in = input->encoder_input();
-  Encoder<float>::Workspace ws;
+  Encoder::Workspace ws;
   auto out = tagger->encoder().forward(in, ws);
   if (!out.ok()) {
     FUZZ_CHECK(out.error().code() == errc::invalid_input);
@@ -119,12 +119,12 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   ::rmdir(dir);
   TaggerOptions options;
   options.overlap = 16; // the tiny model has 64 positions
-  auto t = Tagger<float>::from_buffer(model_bytes.data(), model_bytes.size(), options);
+  auto t = Tagger<>::from_buffer(model_bytes.data(), model_bytes.size(), options);
   if (!t.ok()) {
     std::fprintf(stderr, "fuzz_cli_json: %s\n", t.error().what().c_str());
     std::exit(2);
   }
-  tagger = std::make_unique<Tagger<float>>(std::move(t).value());
+  tagger = std::make_unique<Tagger<>>(std::move(t).value());
   return 0;
 }
 

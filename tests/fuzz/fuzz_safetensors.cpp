@@ -66,7 +66,7 @@ void run_model(const Model& model, const std::uint8_t* data, std::size_t size) {
   FUZZ_CHECK(c.validate().ok());
   albertner_fuzz::touch(model.spiece_model().data, model.spiece_model().nbytes);
   const Result<Tokenizer>& tokenizer = tokenizer_of(model);
-  auto encoder = make_encoder<float>(model);
+  auto encoder = make_encoder(model);
   if (!encoder.ok()) return;
   // Weights exist for every size, so the work is bounded by the input; still skip absurd depth.
   const double work = static_cast<double>(c.num_hidden_layers) * static_cast<double>(c.inner_group_num) *
@@ -85,7 +85,7 @@ void run_model(const Model& model, const std::uint8_t* data, std::size_t size) {
   in.seq_len = c.max_position_embeddings < 4 ? c.max_position_embeddings : 4;
   in.input_ids = ids;
   in.attention_mask = mask;
-  Encoder<float>::Workspace ws;
+  Encoder::Workspace ws;
   auto out = encoder->forward(in, ws);
   FUZZ_CHECK(out.ok());
   FUZZ_CHECK(out->num_labels == c.num_labels());
@@ -95,7 +95,7 @@ void run_model(const Model& model, const std::uint8_t* data, std::size_t size) {
   if (!tokenizer.ok() || tokenizer->vocab_size() > c.vocab_size || model.spiece_model().nbytes > 65536) return;
   TaggerOptions options;
   options.overlap = 1;
-  auto tagger = Tagger<float>::from_buffer(data, size, options);
+  auto tagger = Tagger<>::from_buffer(data, size, options);
   if (!tagger.ok()) return; // e.g. fewer than 4 positions
   auto entities = tagger->tag("John lives in Paris, 1996. The john paris.");
   if (entities.ok())

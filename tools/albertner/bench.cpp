@@ -17,7 +17,7 @@ struct BenchArgs {
   std::int64_t threads = 1, batch = 1, runs = 20, warmup = 3;
 };
 
-using Encoder = albertner::Encoder<float>;
+using Encoder = albertner::Encoder;
 
 // The token ids of `node ../shared/peers/ort/ort.mjs bench`, so that both engines do the same work:
 // its LCG step by step in JavaScript's double arithmetic, one sequence continued across the lengths.
@@ -74,7 +74,7 @@ int run_bench(const BenchArgs& a) {
   }
   if (config.vocab_size <= 5)
     return fail("vocab_size " + std::to_string(config.vocab_size) + " leaves no ids above the special ones (0-4)");
-  auto encoder = albertner::make_encoder<float>(*model);
+  auto encoder = albertner::make_encoder(*model);
   if (!encoder.ok()) return fail(encoder.error());
   auto output = Output::open(a.output);
   if (!output.ok()) return fail(output.error());

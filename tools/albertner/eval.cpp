@@ -122,7 +122,7 @@ int run_eval(EvalArgs a) {
                      label.c_str());
         break;
       }
-    auto tagger = albertner::Tagger<float>::from_model(std::move(model).value(), options);
+    auto tagger = albertner::Tagger<>::from_model(std::move(model).value(), options);
     if (!tagger.ok()) return fail(tagger.error().with_context(a.model));
 
     // Created before the run, so that an unwritable path fails at once.

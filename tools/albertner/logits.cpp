@@ -43,7 +43,7 @@ albertner::Status append_tensor(std::string& out, const char* name, const float*
 }
 
 // One input document's logits (and hidden states) as one JSON line.
-int logits_line(const albertner::Encoder<float>& encoder, albertner::Encoder<float>::Workspace& workspace,
+int logits_line(const albertner::Encoder& encoder, albertner::Encoder::Workspace& workspace,
                 const albertner::Json& root, const std::string& where, bool hidden, std::string& json) {
   auto input = read_logits_input(root);
   if (!input.ok()) return fail(input.error().with_context(where));
@@ -73,12 +73,12 @@ int run_logits(LogitsArgs a) {
   // The model first: a missing model is the error to report, whatever the input holds.
   auto model = open_model(model_path);
   if (!model.ok()) return fail(model.error());
-  auto encoder = albertner::make_encoder<float>(*model);
+  auto encoder = albertner::make_encoder(*model);
   if (!encoder.ok()) return fail(encoder.error());
   auto text = read_input(a.input);
   if (!text.ok()) return fail(text.error());
   const std::string name = a.input == "-" ? "stdin" : a.input;
-  albertner::Encoder<float>::Workspace workspace;
+  albertner::Encoder::Workspace workspace;
   std::string json;
   // One JSON document (any layout), else JSON lines (`albertner tokenize`'s output): one result each.
   auto root = albertner::parse_json(*text);

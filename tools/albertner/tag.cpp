@@ -242,7 +242,7 @@ public:
 
     auto model = open_model(model_path());
     if (!model.ok()) return fail(model.error());
-    auto tagger = albertner::Tagger<float>::from_model(std::move(model).value(), options);
+    auto tagger = albertner::Tagger<>::from_model(std::move(model).value(), options);
     if (!tagger.ok()) return fail(tagger.error().with_context(model_path()));
     tagger_ = std::move(tagger).value();
     if (conll) {
@@ -415,7 +415,7 @@ private:
   }
 
   const TagArgs& a_;
-  albertner::Tagger<float> tagger_;
+  albertner::Tagger<> tagger_;
   albertner::CallOptions call_;
   std::unique_ptr<Output> out_;
   std::set<std::string> types_;

@@ -95,17 +95,15 @@ struct KeepBytes {
   void operator()(const void*, std::size_t) const noexcept {}
 };
 
-/// The encoder at precision T (float: fp32 weights and arithmetic). Only Encoder<float> exists.
-template <class T>
-class Encoder;
-template <class T>
+template <class Decoder>
 class Tagger;
 
-/// fp32 encoder. It keeps pointers into the weight bytes it was created from and copies
-/// nothing, so the object that owns them (a SafeTensors file mapping, say) must outlive the
-/// Encoder. forward() is const: threads may share one Encoder, each with its own Workspace.
-template <>
-class Encoder<float> {
+/// The encoder: fp32 arithmetic over the weights as the model file stores them (F32, BF16 or I8;
+/// the precision is the file's, not a type's). It keeps pointers into the weight bytes it was
+/// created from and copies nothing, so the object that owns them (a SafeTensors file mapping,
+/// say) must outlive the Encoder. forward() is const: threads may share one Encoder, each with
+/// its own Workspace.
+class Encoder {
 public:
   /// Scratch memory and threads for forward(). Its arrays grow to the largest shape seen and are
   /// never shrunk, so repeated calls with the same or smaller batch and seq_len allocate nothing;
@@ -155,7 +153,7 @@ public:
     }
 
   private:
-    friend class Encoder<float>;
+    friend class Encoder;
     template <class>
     friend class Tagger; // shares one pool among the workspaces of its calls
     std::array<const detail::ScratchArray<float>*, 8> buffers() const {
@@ -327,7 +325,7 @@ private:
 };
 
 template <class Lookup, class Release>
-Result<Encoder<float>> Encoder<float>::create(const ModelConfig& config, Lookup&& lookup, Release&& release) {
+Result<Encoder> Encoder::create(const ModelConfig& config, Lookup&& lookup, Release&& release) {
   ALBERTNER_CHECK(config.validate());
   Encoder e;
   e.config_ = config;
@@ -389,7 +387,7 @@ Result<Encoder<float>> Encoder<float>::create(const ModelConfig& config, Lookup&
 }
 
 template <class Release>
-Status Encoder<float>::pack_weights(Release& release) {
+Status Encoder::pack_weights(Release& release) {
   const KernelIsa isa = detail::active_kernel_isa();
   enum class Copy { none, panels, panels_bf16, widened, panels_i8 };
   auto copy_of = [isa](const detail::DenseF32& d) {
@@ -469,7 +467,7 @@ Status Encoder<float>::pack_weights(Release& release) {
   return ok_status();
 }
 
-inline Status Encoder<float>::check_shape(std::int64_t batch, std::int64_t seq_len) const {
+inline Status Encoder::check_shape(std::int64_t batch, std::int64_t seq_len) const {
   if (batch < 1) return Error(errc::invalid_input, "batch = " + std::to_string(batch) + " must be at least 1");
   if (seq_len < 1 || seq_len > config_.max_position_embeddings)
     return Error(errc::invalid_input, "seq_len = " + std::to_string(seq_len) + " is out of range [1, " +
@@ -484,7 +482,7 @@ inline Status Encoder<float>::check_shape(std::int64_t batch, std::int64_t seq_l
   return ok_status();
 }
 
-inline Status Encoder<float>::check_input(const EncoderInput& in) const {
+inline Status Encoder::check_input(const EncoderInput& in) const {
   ALBERTNER_CHECK(check_shape(in.batch, in.seq_len));
   if (!in.input_ids) return Error(errc::invalid_input, "input_ids is null");
   struct Check {
@@ -509,8 +507,8 @@ inline Status Encoder<float>::check_input(const EncoderInput& in) const {
   return ok_status();
 }
 
-inline std::array<std::int64_t, 8> Encoder<float>::buffer_sizes(std::int64_t B, std::int64_t T,
-                                                                std::size_t threads) const noexcept {
+inline std::array<std::int64_t, 8> Encoder::buffer_sizes(std::int64_t B, std::int64_t T,
+                                                         std::size_t threads) const noexcept {
   const std::int64_t rows = B * T, H = config_.hidden_size, parts = static_cast<std::int64_t>(threads);
   // Order of Workspace::buffers(): embedded, hidden, layer, attention, scores, key_bias, operands,
   // logits. Each thread has its own attention scratch.
@@ -524,7 +522,7 @@ inline std::array<std::int64_t, 8> Encoder<float>::buffer_sizes(std::int64_t B, 
           rows * config_.num_labels()};
 }
 
-inline Status Encoder<float>::grow(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const {
+inline Status Encoder::grow(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const {
   if (ws.buffer_) {
     const std::size_t needed = workspace_buffer_bytes(batch, seq_len, ws.threads());
     if (needed > ws.buffer_bytes_)
@@ -559,13 +557,13 @@ inline Status Encoder<float>::grow(Workspace& ws, std::int64_t batch, std::int64
   return ok_status();
 }
 
-inline Status Encoder<float>::reserve(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const {
+inline Status Encoder::reserve(Workspace& ws, std::int64_t batch, std::int64_t seq_len) const {
   ALBERTNER_CHECK(check_shape(batch, seq_len));
   return grow(ws, batch, seq_len);
 }
 
-inline Status Encoder<float>::use_buffer(Workspace& ws, void* data, std::size_t bytes, std::int64_t max_batch,
-                                         std::int64_t max_len) const {
+inline Status Encoder::use_buffer(Workspace& ws, void* data, std::size_t bytes, std::int64_t max_batch,
+                                  std::int64_t max_len) const {
   if (!data) return Error(errc::invalid_input, "use_buffer: the workspace buffer is null");
   Status shape = check_shape(max_batch, max_len);
   if (!shape.ok()) return shape.error().with_context("use_buffer");
@@ -584,7 +582,7 @@ inline Status Encoder<float>::use_buffer(Workspace& ws, void* data, std::size_t 
 /// What the worker threads of one forward pass share: the shapes, the workspace and the current
 /// step's products (up to three with the same column split and the same left-hand side: Q, K
 /// and V run as one step).
-struct Encoder<float>::Pass {
+struct Encoder::Pass {
   const Encoder* encoder = nullptr;
   Workspace* ws = nullptr;
   std::int64_t batch = 0, seq_len = 0, rows = 0;
@@ -713,7 +711,7 @@ struct Encoder<float>::Pass {
   }
 };
 
-inline void Encoder<float>::run_layer(const Layer& layer, std::int64_t index, Pass& pass) const {
+inline void Encoder::run_layer(const Layer& layer, std::int64_t index, Pass& pass) const {
   const std::int64_t H = config_.hidden_size, rows = pass.rows;
   Workspace& ws = *pass.ws;
   float* hidden = ws.hidden_.data();
@@ -745,7 +743,7 @@ inline void Encoder<float>::run_layer(const Layer& layer, std::int64_t index, Pa
   pass.observe(Stage::ffn_out, index, hidden, rows, H);
 }
 
-inline Result<typename Encoder<float>::Pass> Encoder<float>::begin(const EncoderInput& input, Workspace& ws) const {
+inline Result<Encoder::Pass> Encoder::begin(const EncoderInput& input, Workspace& ws) const {
   ALBERTNER_CHECK(grow(ws, input.batch, input.seq_len));
   Pass pass;
   pass.encoder = this;
@@ -766,7 +764,7 @@ inline Result<typename Encoder<float>::Pass> Encoder<float>::begin(const Encoder
   return pass;
 }
 
-inline void Encoder<float>::embed(const EncoderInput& input, Pass& pass) const {
+inline void Encoder::embed(const EncoderInput& input, Pass& pass) const {
   const std::int64_t B = pass.batch, T = pass.seq_len, E = config_.embedding_size;
   float* embedded = pass.ws->embedded_.data();
   // word + token type, then + position (HF's order); positions restart at 0 in every row.
@@ -797,8 +795,7 @@ inline void Encoder<float>::embed(const EncoderInput& input, Pass& pass) const {
     key_bias[r] = input.attention_mask && input.attention_mask[r] == 0 ? std::numeric_limits<float>::lowest() : 0.0f;
 }
 
-inline Result<EncoderOutput> Encoder<float>::forward(const EncoderInput& input, Workspace& ws,
-                                                     StageObserver observer) const {
+inline Result<EncoderOutput> Encoder::forward(const EncoderInput& input, Workspace& ws, StageObserver observer) const {
   ALBERTNER_CHECK(check_input(input));
   ALBERTNER_TRY(Pass pass, begin(input, ws));
   pass.observer = observer;

@@ -194,13 +194,12 @@ inline Result<Tokenizer> make_tokenizer(const Model& model) {
   return tokenizer;
 }
 
-/// An encoder of precision T over `model`'s weights; `model` must outlive it.
-template <class T = float>
-Result<Encoder<T>> make_encoder(const Model& model) {
+/// The encoder over `model`'s weights (their precision is the file's); `model` must outlive it.
+inline Result<Encoder> make_encoder(const Model& model) {
   const SafeTensors& store = model.tensors();
   // Each weight's file pages go as soon as its packed copy exists, so that the two are never
   // resident together (a caller's buffer is left alone: evict is a no-op there).
-  return Encoder<T>::create(
+  return Encoder::create(
       model.config(), [&store](const std::string& name) { return store.find(name); },
       [&store](const void* data, std::size_t bytes) { store.evict(data, bytes); });
 }

@@ -2,6 +2,7 @@
 // TokenClassificationPipeline post-processes them (all five aggregation strategies), plus the
 // window plan that lets a long document run through a 512-position model in overlapping pieces.
 // It takes plain data (token ids, pieces, offsets), so it depends on no tokenizer or encoder.
+// SpanDecoder wraps decode_entities as the Tagger's default decoder.
 #pragma once
 
 #include "token_aggregation.hpp"
@@ -125,6 +126,17 @@ inline Result<std::vector<Entity>> decode_entities(const std::string& text, cons
   }
   return out;
 }
+
+/// The Tagger's default decoder (Tagger<> is Tagger<SpanDecoder>): decode_entities, as the
+/// pipeline post-processes. A decoder of one's own has the same member (see Tagger) and may call
+/// this one.
+struct SpanDecoder {
+  static Result<std::vector<Entity>> decode(const std::string& text, const std::vector<TokenInfo>& tokens,
+                                            const float* logits, std::size_t num_labels,
+                                            const std::vector<std::string>& labels, const DecodeOptions& options) {
+    return decode_entities(text, tokens, logits, num_labels, labels, options);
+  }
+};
 
 /// Windows over a long document, in tokens including the [CLS]/[SEP] each window gets.
 struct WindowOptions {

@@ -1,14 +1,16 @@
-// Tagger<T>: UTF-8 text in, entities out. Tokenizes, splits long documents into overlapping
-// windows, runs length-sorted batches through the encoder and decodes spans. One Tagger serves
-// any number of threads at once.
+// Tagger<Decoder>: UTF-8 text in, entities out. Tokenizes, splits long documents into
+// overlapping windows, runs length-sorted batches through the encoder and decodes spans with
+// Decoder (SpanDecoder by default: Tagger<>). One Tagger serves any number of threads at once.
 //
 // Header-only by default: including this header (or <albertner/albertner.hpp>) compiles the
 // whole engine into the file. For applications with many files, the declarations-only mode:
 // compile every file with ALBERTNER_DECLARATIONS_ONLY defined (they then see these declarations,
 // <albertner/ner/entity.hpp> and <albertner/status.hpp> only, not Eigen or sentencepiece), and in
 // exactly one file also define ALBERTNER_IMPLEMENTATION before including <albertner/albertner.hpp>:
-// that file holds the engine (the explicit instantiation of Tagger<float>). The members that name
-// Model, Tokenizer, Encoder or Encoding need their headers where they are called.
+// that file holds the engine (the explicit instantiation of Tagger<SpanDecoder>, i.e. Tagger<>).
+// The members that name Model, Tokenizer, Encoder or Encoding need their headers where they are
+// called. A Tagger with a decoder of its own is not instantiated there: the files that use one
+// need the full header (compiled without ALBERTNER_DECLARATIONS_ONLY).
 #pragma once
 
 #include "entity.hpp"
@@ -26,8 +28,8 @@ namespace albertner {
 class Model;
 class Tokenizer;
 struct Encoding;
-template <class T>
 class Encoder;
+struct SpanDecoder; // ner/span_decoder.hpp: decode_entities, the Tagger's default decoder
 
 struct TaggerOptions {
   static constexpr std::size_t auto_size = static_cast<std::size_t>(-1);
@@ -64,8 +66,26 @@ struct CallOptions {
   std::optional<bool> constrained = std::nullopt;
 };
 
-/// Text → entities with one model. T is the encoder's arithmetic type (float, the only one); the
-/// weights' storage comes from the model file: F32, BF16 (`convert --dtype bf16`) or I8.
+/// Text → entities with one model. The weights' precision comes from the model file: F32, BF16
+/// (`convert --dtype bf16`) or I8.
+///
+/// Decoder turns each text's per-token logits into entities (after the encoder, the windows
+/// stitched). The default, SpanDecoder, is decode_entities: Hugging Face's pipeline
+/// post-processing. Another decoder is a default-constructible type with a static or const
+/// member function
+///
+///   Result<std::vector<Entity>> decode(const std::string& text, const std::vector<TokenInfo>& tokens,
+///                                      const float* logits, std::size_t num_labels,
+///                                      const std::vector<std::string>& labels,
+///                                      const DecodeOptions& options) const;
+///
+/// called once per text of a tag or tag_batch call on a value-initialized `const Decoder`, with
+/// the arguments decode_entities takes (see there): the text, token_infos of its encoding, its
+/// document_logits [tokens][num_labels] (num_labels = labels.size()), the model's labels, and the
+/// call's options resolved (aggregation, ignore_labels, the tokenizer's unk_id, constrained). It
+/// may be called from several threads at once. Its error fails the call, with the text's index
+/// as context. It may call SpanDecoder::decode and filter or rewrite what it returns. SpanDecoder
+/// and DecodeOptions are in <albertner/ner/span_decoder.hpp>.
 ///
 /// Threads: tag, tag_batch, document_logits and every other member are const and may be called
 /// from any number of threads at once on one Tagger. The weights are packed once per open model;
@@ -74,7 +94,7 @@ struct CallOptions {
 /// Copies of a Tagger share the model, the threads and the scratch pool (cheap to copy, like a
 /// shared_ptr). A default-constructed or moved-from Tagger holds no model: its calls return
 /// errc::invalid_input.
-template <class T = float>
+template <class Decoder = SpanDecoder>
 class Tagger {
 public:
   Tagger() = default;
@@ -90,7 +110,7 @@ public:
   // The accessors below require has_model().
   const Model& model() const noexcept;
   const Tokenizer& tokenizer() const noexcept;
-  const Encoder<T>& encoder() const noexcept;
+  const Encoder& encoder() const noexcept;
   /// The options in force: the aggregation, window and overlap resolved.
   const TaggerOptions& options() const noexcept;
   const std::vector<std::string>& labels() const noexcept;
@@ -107,7 +127,7 @@ public:
   /// sits most centrally.
   Result<std::vector<std::vector<float>>> document_logits(const std::vector<Encoding>& encodings) const;
 
-  /// What decode_entities needs to know of each token.
+  /// What decode_entities (and the Decoder) needs to know of each token.
   std::vector<TokenInfo> token_infos(const Encoding& e) const;
 
   /// Grows the scratch of `concurrency` callers (each with options().threads workspaces) for

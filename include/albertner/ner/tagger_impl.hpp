@@ -1,4 +1,4 @@
-// The definitions of Tagger<T>'s members (see tagger.hpp). Included by tagger.hpp unless
+// The definitions of Tagger<Decoder>'s members (see tagger.hpp). Included by tagger.hpp unless
 // ALBERTNER_DECLARATIONS_ONLY is defined without ALBERTNER_IMPLEMENTATION.
 #pragma once
 
@@ -21,9 +21,9 @@
 namespace albertner {
 
 /// A workspace and the padded ids and mask of the group it runs.
-template <class T>
-struct Tagger<T>::Slot {
-  typename Encoder<T>::Workspace workspace;
+template <class Decoder>
+struct Tagger<Decoder>::Slot {
+  Encoder::Workspace workspace;
   std::vector<std::int64_t> ids, mask;
   Status grow(const State& s, std::int64_t batch, std::int64_t seq_len) {
     const auto n = static_cast<std::size_t>(batch * seq_len);
@@ -34,9 +34,9 @@ struct Tagger<T>::Slot {
 };
 
 /// What copies of a Tagger share: the model, the threads, the free workspaces.
-template <class T>
-struct Tagger<T>::State {
-  State(Model m, Tokenizer t, Encoder<T> e, TaggerOptions o)
+template <class Decoder>
+struct Tagger<Decoder>::State {
+  State(Model m, Tokenizer t, Encoder e, TaggerOptions o)
       : model(std::move(m)), tokenizer(std::move(t)), encoder(std::move(e)), options(std::move(o)) {}
   Status start() {
     ALBERTNER_CHECK(primary.set_threads(options.threads));
@@ -46,17 +46,17 @@ struct Tagger<T>::State {
   }
   Model model; // the encoder's weights point into its mapping
   Tokenizer tokenizer;
-  Encoder<T> encoder;
+  Encoder encoder;
   TaggerOptions options;
-  typename Encoder<T>::Workspace primary; // owns the pool that every slot's workspace shares
+  Encoder::Workspace primary; // owns the pool that every slot's workspace shares
   std::shared_ptr<detail::WorkerPool> pool;
   mutable detail::Mutex mutex; // guards `free`
   mutable std::vector<std::unique_ptr<Slot>> free;
 };
 
 /// A slot borrowed from State::free (or made) for one caller, given back at the end of the call.
-template <class T>
-class Tagger<T>::Lease {
+template <class Decoder>
+class Tagger<Decoder>::Lease {
 public:
   explicit Lease(const State& s) : state_(&s) {
     s.mutex.lock();
@@ -88,18 +88,18 @@ private:
   std::unique_ptr<Slot> slot_;
 };
 
-template <class T>
-struct Tagger<T>::Job {
+template <class Decoder>
+struct Tagger<Decoder>::Job {
   std::size_t text, window, length;
 };
-template <class T>
-struct Tagger<T>::Group {
+template <class Decoder>
+struct Tagger<Decoder>::Group {
   std::size_t begin, end;
   Status status = ok_status();
 };
 /// One document_logits call: its plan, its results, the slots its threads borrowed.
-template <class T>
-struct Tagger<T>::Run {
+template <class Decoder>
+struct Tagger<Decoder>::Run {
   Run(const State& s, const std::vector<Encoding>& e)
       : state(s), encodings(e), windows(e.size()), window_logits(e.size()), slots(s.pool->threads()) {}
   const State& state;
@@ -153,22 +153,22 @@ struct Tagger<T>::Run {
   }
 };
 
-template <class T>
-Result<Tagger<T>> Tagger<T>::open(const std::string& path, TaggerOptions options) {
+template <class Decoder>
+Result<Tagger<Decoder>> Tagger<Decoder>::open(const std::string& path, TaggerOptions options) {
   ALBERTNER_TRY(Model model, Model::open(path));
   auto tagger = from_model(std::move(model), std::move(options));
   if (!tagger.ok()) return tagger.error().with_context(path);
   return tagger;
 }
 
-template <class T>
-Result<Tagger<T>> Tagger<T>::from_buffer(const void* data, std::size_t size, TaggerOptions options) {
+template <class Decoder>
+Result<Tagger<Decoder>> Tagger<Decoder>::from_buffer(const void* data, std::size_t size, TaggerOptions options) {
   ALBERTNER_TRY(Model model, Model::from_buffer(data, size));
   return from_model(std::move(model), std::move(options));
 }
 
-template <class T>
-Result<Tagger<T>> Tagger<T>::from_model(Model model, TaggerOptions options) {
+template <class Decoder>
+Result<Tagger<Decoder>> Tagger<Decoder>::from_model(Model model, TaggerOptions options) {
   const std::size_t limit = static_cast<std::size_t>(
       std::min(model.config().max_position_embeddings, model.tokenizer_options().model_max_length));
   if (!options.aggregation) options.aggregation = default_aggregation(model);
@@ -184,7 +184,7 @@ Result<Tagger<T>> Tagger<T>::from_model(Model model, TaggerOptions options) {
     return Error(errc::invalid_input, "threads " + std::to_string(options.threads) + " is more than " +
                                           std::to_string(detail::kMaxThreads));
   ALBERTNER_TRY(Tokenizer tokenizer, make_tokenizer(model));
-  ALBERTNER_TRY(Encoder<T> encoder, make_encoder<T>(model));
+  ALBERTNER_TRY(Encoder encoder, make_encoder(model));
   auto state = std::make_shared<State>(std::move(model), std::move(tokenizer), std::move(encoder), std::move(options));
   ALBERTNER_CHECK(state->start());
   Tagger t;
@@ -192,40 +192,40 @@ Result<Tagger<T>> Tagger<T>::from_model(Model model, TaggerOptions options) {
   return t;
 }
 
-template <class T>
-const Model& Tagger<T>::model() const noexcept {
+template <class Decoder>
+const Model& Tagger<Decoder>::model() const noexcept {
   return state_->model;
 }
 
-template <class T>
-const Tokenizer& Tagger<T>::tokenizer() const noexcept {
+template <class Decoder>
+const Tokenizer& Tagger<Decoder>::tokenizer() const noexcept {
   return state_->tokenizer;
 }
 
-template <class T>
-const Encoder<T>& Tagger<T>::encoder() const noexcept {
+template <class Decoder>
+const Encoder& Tagger<Decoder>::encoder() const noexcept {
   return state_->encoder;
 }
 
-template <class T>
-const TaggerOptions& Tagger<T>::options() const noexcept {
+template <class Decoder>
+const TaggerOptions& Tagger<Decoder>::options() const noexcept {
   return state_->options;
 }
 
-template <class T>
-const std::vector<std::string>& Tagger<T>::labels() const noexcept {
+template <class Decoder>
+const std::vector<std::string>& Tagger<Decoder>::labels() const noexcept {
   return state_->model.config().labels;
 }
 
-template <class T>
-Result<std::vector<Entity>> Tagger<T>::tag(const std::string& text, const CallOptions& call) const {
+template <class Decoder>
+Result<std::vector<Entity>> Tagger<Decoder>::tag(const std::string& text, const CallOptions& call) const {
   ALBERTNER_TRY(auto all, tag_batch(std::vector<std::string>{text}, call));
   return std::move(all.front());
 }
 
-template <class T>
-Result<std::vector<std::vector<Entity>>> Tagger<T>::tag_batch(const std::vector<std::string>& texts,
-                                                              const CallOptions& call) const {
+template <class Decoder>
+Result<std::vector<std::vector<Entity>>> Tagger<Decoder>::tag_batch(const std::vector<std::string>& texts,
+                                                                    const CallOptions& call) const {
   ALBERTNER_CHECK(check_model());
   const State& s = *state_;
   std::vector<Encoding> encodings;
@@ -240,17 +240,19 @@ Result<std::vector<std::vector<Entity>>> Tagger<T>::tag_batch(const std::vector<
   DecodeOptions decode{call.aggregation.value_or(*s.options.aggregation),
                        call.ignore_labels.value_or(s.options.ignore_labels), s.tokenizer.unk_id(),
                        call.constrained.value_or(s.options.constrained)};
+  const Decoder decoder{};
   for (std::size_t i = 0; i < texts.size(); ++i) {
-    auto entities = decode_entities(texts[i], token_infos(encodings[i]), logits[i].data(),
-                                    static_cast<std::size_t>(s.model.config().num_labels()), labels(), decode);
+    Result<std::vector<Entity>> entities =
+        decoder.decode(texts[i], token_infos(encodings[i]), logits[i].data(),
+                       static_cast<std::size_t>(s.model.config().num_labels()), labels(), decode);
     if (!entities.ok()) return entities.error().with_context("text " + std::to_string(i));
     out[i] = std::move(entities).value();
   }
   return out;
 }
 
-template <class T>
-Result<std::vector<std::vector<float>>> Tagger<T>::document_logits(const std::vector<Encoding>& encodings) const {
+template <class Decoder>
+Result<std::vector<std::vector<float>>> Tagger<Decoder>::document_logits(const std::vector<Encoding>& encodings) const {
   ALBERTNER_CHECK(check_model());
   const State& s = *state_;
   const std::size_t L = static_cast<std::size_t>(s.model.config().num_labels());
@@ -287,8 +289,8 @@ Result<std::vector<std::vector<float>>> Tagger<T>::document_logits(const std::ve
   return logits;
 }
 
-template <class T>
-std::vector<TokenInfo> Tagger<T>::token_infos(const Encoding& e) const {
+template <class Decoder>
+std::vector<TokenInfo> Tagger<Decoder>::token_infos(const Encoding& e) const {
   std::vector<TokenInfo> infos(e.size());
   if (!state_) return infos;
   for (std::size_t k = 0; k < e.size(); ++k) {
@@ -304,8 +306,8 @@ std::vector<TokenInfo> Tagger<T>::token_infos(const Encoding& e) const {
   return infos;
 }
 
-template <class T>
-Status Tagger<T>::reserve(std::size_t concurrency, std::int64_t seq_len) const {
+template <class Decoder>
+Status Tagger<Decoder>::reserve(std::size_t concurrency, std::int64_t seq_len) const {
   ALBERTNER_CHECK(check_model());
   const State& s = *state_;
   std::vector<Lease> leases;
@@ -317,13 +319,13 @@ Status Tagger<T>::reserve(std::size_t concurrency, std::int64_t seq_len) const {
   return ok_status();
 }
 
-template <class T>
-Aggregation Tagger<T>::default_aggregation(const Model& model) {
+template <class Decoder>
+Aggregation Tagger<Decoder>::default_aggregation(const Model& model) {
   return model.recommended_aggregation().value_or(Aggregation::simple);
 }
 
-template <class T>
-Status Tagger<T>::check_model() const {
+template <class Decoder>
+Status Tagger<Decoder>::check_model() const {
   if (!state_)
     return Error(errc::invalid_input, "this Tagger holds no model (default-constructed or moved-from): open one first");
   return ok_status();

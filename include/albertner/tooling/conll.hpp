@@ -335,8 +335,8 @@ struct WordTags {
 namespace detail {
 
 /// predict_word_tags with `where(s)` naming sentence s in error messages.
-template <class T, class Where>
-Result<WordTags> predict_word_tags_named(const Tagger<T>& tagger,
+template <class Decoder, class Where>
+Result<WordTags> predict_word_tags_named(const Tagger<Decoder>& tagger,
                                          const std::vector<std::vector<std::string>>& sentences,
                                          const PredictOptions& options, Where where) {
   const std::vector<std::string>& labels = tagger.labels();
@@ -414,8 +414,9 @@ Result<WordTags> predict_word_tags_named(const Tagger<T>& tagger,
 /// truncated; batches and threads as the Tagger's options say), then one tag per word from its
 /// first sub-token (Hugging Face's run_ner.py alignment with label_all_tokens=False). Errors name
 /// the sentence ("sentence 12: word 3: ..."): invalid UTF-8, non-finite logits, or the encoder's own.
-template <class T>
-Result<WordTags> predict_word_tags(const Tagger<T>& tagger, const std::vector<std::vector<std::string>>& sentences,
+template <class Decoder>
+Result<WordTags> predict_word_tags(const Tagger<Decoder>& tagger,
+                                   const std::vector<std::vector<std::string>>& sentences,
                                    const PredictOptions& options = {}) {
   return detail::predict_word_tags_named(tagger, sentences, options,
                                          [](std::size_t s) { return "sentence " + std::to_string(s); });
@@ -423,8 +424,8 @@ Result<WordTags> predict_word_tags(const Tagger<T>& tagger, const std::vector<st
 
 /// predict_word_tags over `sentences`' words, storing each sentence's tags in its `predicted`.
 /// Errors name the sentence by the file line of its first word when it has one ("line 120").
-template <class T>
-Result<WordTags> predict_conll(const Tagger<T>& tagger, std::vector<ConllSentence>& sentences,
+template <class Decoder>
+Result<WordTags> predict_conll(const Tagger<Decoder>& tagger, std::vector<ConllSentence>& sentences,
                                const PredictOptions& options = {}) {
   std::vector<std::vector<std::string>> words;
   words.reserve(sentences.size());

@@ -14,12 +14,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: consumer MODEL\n");
     return 2;
   }
-  auto missing = albertner::Tagger<float>::open("no/such/model.safetensors");
+  auto missing = albertner::Tagger<>::open("no/such/model.safetensors");
   if (missing.ok()) {
     std::fprintf(stderr, "consumer: a missing model file opened\n");
     return 1;
   }
-  auto tagger = albertner::Tagger<float>::open(argv[1]);
+  auto tagger = albertner::Tagger<>::open(argv[1]);
   if (!tagger.ok()) {
     std::fprintf(stderr, "consumer: %s\n", tagger.error().what().c_str());
     return 1;
