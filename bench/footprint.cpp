@@ -44,12 +44,17 @@ int convert(const char* hf_dir, const char* out, const std::string& dtype) {
   return 0;
 }
 
-int measure(const char* path) {
+/// The size of the file at path in kB, or -1 (said on stderr).
+long long file_size_kb(const char* path) {
   struct stat st;
-  if (::stat(path, &st) != 0) {
-    std::fprintf(stderr, "footprint: cannot stat %s\n", path);
-    return 1;
-  }
+  if (::stat(path, &st) == 0) return static_cast<long long>(st.st_size / 1024);
+  std::fprintf(stderr, "footprint: cannot stat %s\n", path);
+  return -1;
+}
+
+int measure(const char* path) {
+  const long long file_kb = file_size_kb(path);
+  if (file_kb < 0) return 1;
   const long file0 = status_kb("RssFile"), anon0 = status_kb("RssAnon");
   auto tagger = albertner::Tagger<>::open(path);
   if (!tagger.ok()) {
@@ -80,7 +85,7 @@ int measure(const char* path) {
   // | VmHWM |
   const char* name = std::strrchr(path, '/');
   std::printf("| %s | %lld | %ld | %ld | %zu | %ld | %ld |\n", name ? name + 1 : path,
-              static_cast<long long>(st.st_size / 1024), file2 - file0, anon1 - anon0, workspace / 1024, anon2 - anon1,
+              file_kb, file2 - file0, anon1 - anon0, workspace / 1024, anon2 - anon1,
               hwm);
   std::fprintf(stderr, "footprint: %s: RssFile %ld -> %ld -> %ld kB, RssAnon %ld -> %ld -> %ld kB, %zu entities\n",
                path, file0, file1, file2, anon0, anon1, anon2, entities->size());
@@ -89,11 +94,8 @@ int measure(const char* path) {
 
 /// As measure, but the encoder alone on 128 ids: what a product saves that gets its ids elsewhere.
 int measure_ids(const char* path) {
-  struct stat st;
-  if (::stat(path, &st) != 0) {
-    std::fprintf(stderr, "footprint: cannot stat %s\n", path);
-    return 1;
-  }
+  const long long file_kb = file_size_kb(path);
+  if (file_kb < 0) return 1;
   const long file0 = status_kb("RssFile"), anon0 = status_kb("RssAnon");
   auto model = albertner::Model::open(path);
   if (!model.ok()) {
@@ -121,7 +123,7 @@ int measure_ids(const char* path) {
   const long file2 = status_kb("RssFile"), anon2 = status_kb("RssAnon"), hwm = status_kb("VmHWM");
   const char* name = std::strrchr(path, '/');
   std::printf("| %s, ids only | %lld | %ld | %ld | %zu | %ld | %ld |\n", name ? name + 1 : path,
-              static_cast<long long>(st.st_size / 1024), file2 - file0, anon1 - anon0,
+              file_kb, file2 - file0, anon1 - anon0,
               encoder->workspace_bytes(1, 128) / 1024, anon2 - anon1, hwm);
   return 0;
 }
