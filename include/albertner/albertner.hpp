@@ -12,8 +12,8 @@
 #if defined(ALBERTNER_DECLARATIONS_ONLY) && !defined(ALBERTNER_IMPLEMENTATION)
 
 #include "ner/entity.hpp"
-#include "status.hpp"
 #include "ner/tagger.hpp"
+#include "status.hpp"
 
 namespace albertner {
 extern template class Tagger<SpanDecoder>;
@@ -21,14 +21,14 @@ extern template class Tagger<SpanDecoder>;
 
 #else
 
-#include "model/config.hpp"
 #include "encoder/encoder.hpp"
-#include "model/model.hpp"
 #include "io/safetensors.hpp"
-#include "ner/span_decoder.hpp"
-#include "status.hpp"
-#include "ner/tagger.hpp"
 #include "io/tensor.hpp"
+#include "model/config.hpp"
+#include "model/model.hpp"
+#include "ner/span_decoder.hpp"
+#include "ner/tagger.hpp"
+#include "status.hpp"
 #include "text/tokenizer.hpp"
 
 #ifdef ALBERTNER_IMPLEMENTATION

@@ -2,15 +2,15 @@
 // computed as Hugging Face's AlbertForTokenClassification computes them at inference.
 #pragma once
 
+#include "../io/tensor.hpp"
 #include "../model/config.hpp"
+#include "../model/weight_binding.hpp"
+#include "../status.hpp"
 #include "activations.hpp"
 #include "fp32_kernels.hpp"
 #include "layer_norm.hpp"
 #include "scratch.hpp"
-#include "../model/weight_binding.hpp"
 #include "worker_pool.hpp"
-#include "../status.hpp"
-#include "../io/tensor.hpp"
 
 #include <algorithm>
 #include <array>

@@ -95,8 +95,7 @@ inline void matmul_portable_int8(const MatmulF32& m, std::int64_t n_begin, std::
 /// Columns [n_begin, n_end) of m (see MatmulF32); several calls may split one product between
 /// threads at multiples of kPanelWidth.
 inline void matmul(const MatmulF32& m, std::int64_t n_begin, std::int64_t n_end) {
-  [[maybe_unused]] const std::int64_t p_begin = n_begin / kPanelWidth,
-                                      p_end = (n_end + kPanelWidth - 1) / kPanelWidth;
+  [[maybe_unused]] const std::int64_t p_begin = n_begin / kPanelWidth, p_end = (n_end + kPanelWidth - 1) / kPanelWidth;
   if (m.packed_i8) {
     switch (active_int8_kernel()) {
 #if ALBERTNER_X86_KERNELS

@@ -2,8 +2,8 @@
 // AVX-512 kernels so that both compute the same thing in the same order.
 #pragma once
 
-#include "../model/config.hpp"
 #include "../io/bf16.hpp"
+#include "../model/config.hpp"
 
 #include <algorithm>
 #include <cstdint>

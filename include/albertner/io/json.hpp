@@ -3,9 +3,9 @@
 // and one parser is fuzzed and trusted everywhere.
 #pragma once
 
+#include "../status.hpp"
 #include "utf8.hpp"
 #include "utf8_index.hpp"
-#include "../status.hpp"
 
 #include <cerrno>
 #include <cmath>

@@ -13,11 +13,11 @@
 // errc::format. Every other violation is errc::format.
 #pragma once
 
-#include "mapped_file.hpp"
-#include "utf8_index.hpp"
-#include "json.hpp"
 #include "../status.hpp"
+#include "json.hpp"
+#include "mapped_file.hpp"
 #include "tensor.hpp"
+#include "utf8_index.hpp"
 
 #include <algorithm>
 #include <cstddef>

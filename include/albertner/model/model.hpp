@@ -2,14 +2,14 @@
 // Layout in docs/format.md.
 #pragma once
 
-#include "config.hpp"
 #include "../encoder/encoder.hpp"
-#include "../ner/entity.hpp"
 #include "../io/json.hpp"
 #include "../io/safetensors.hpp"
-#include "../status.hpp"
 #include "../io/tensor.hpp"
+#include "../ner/entity.hpp"
+#include "../status.hpp"
 #include "../text/tokenizer.hpp"
+#include "config.hpp"
 
 #include <cstdint>
 #include <optional>

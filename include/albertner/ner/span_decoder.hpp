@@ -5,10 +5,10 @@
 // SpanDecoder wraps decode_entities as the Tagger's default decoder.
 #pragma once
 
-#include "token_aggregation.hpp"
 #include "../io/utf8_index.hpp"
-#include "entity.hpp"
 #include "../status.hpp"
+#include "entity.hpp"
+#include "token_aggregation.hpp"
 
 #include <cmath>
 #include <cstddef>

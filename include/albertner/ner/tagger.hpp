@@ -13,8 +13,8 @@
 // need the full header (compiled without ALBERTNER_DECLARATIONS_ONLY).
 #pragma once
 
-#include "entity.hpp"
 #include "../status.hpp"
+#include "entity.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -4,10 +4,10 @@
 
 #include "../encoder/encoder.hpp"
 #include "../model/model.hpp"
-#include "span_decoder.hpp"
 #include "../status.hpp"
-#include "tagger.hpp"
 #include "../text/tokenizer.hpp"
+#include "span_decoder.hpp"
+#include "tagger.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -181,8 +181,8 @@ Result<Tagger<Decoder>> Tagger<Decoder>::from_model(Model model, TaggerOptions o
   if (options.batch_size == 0) return Error(errc::invalid_input, "batch_size must be at least 1");
   if (options.threads == 0) return Error(errc::invalid_input, "threads must be at least 1");
   if (options.threads > detail::kMaxThreads)
-    return Error(errc::invalid_input, "threads " + std::to_string(options.threads) + " is more than " +
-                                          std::to_string(detail::kMaxThreads));
+    return Error(errc::invalid_input,
+                 "threads " + std::to_string(options.threads) + " is more than " + std::to_string(detail::kMaxThreads));
   ALBERTNER_TRY(Tokenizer tokenizer, make_tokenizer(model));
   ALBERTNER_TRY(Encoder encoder, make_encoder(model));
   auto state = std::make_shared<State>(std::move(model), std::move(tokenizer), std::move(encoder), std::move(options));

@@ -3,8 +3,8 @@
 // caller input live in one place (span_decoder.hpp).
 #pragma once
 
-#include "iob2_viterbi.hpp"
 #include "../text/metaspace.hpp"
+#include "iob2_viterbi.hpp"
 #include "numpy_f32.hpp"
 
 #include <cstddef>

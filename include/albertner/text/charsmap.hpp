@@ -2,8 +2,8 @@
 // `Precompiled` normalizer does on it.
 #pragma once
 
-#include "../status.hpp"
 #include "../io/utf8.hpp"
+#include "../status.hpp"
 
 #include <cstddef>
 #include <cstdint>

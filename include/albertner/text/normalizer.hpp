@@ -4,8 +4,8 @@
 // offsets the library reports are read off those alignments, quirks included.
 #pragma once
 
-#include "charsmap.hpp"
 #include "../io/utf8.hpp"
+#include "charsmap.hpp"
 
 #include <utf8proc.h>
 

@@ -3,16 +3,16 @@
 // library; normalization, pre-tokenization and the Unigram search follow tokenizers.
 #pragma once
 
-#include "../model/config.hpp"
-#include "charsmap.hpp"
+#include "../io/json.hpp"
 #include "../io/mapped_file.hpp"
+#include "../io/utf8.hpp"
+#include "../model/config.hpp"
+#include "../status.hpp"
+#include "charsmap.hpp"
 #include "metaspace.hpp"
 #include "normalizer.hpp"
 #include "spiece_proto.hpp"
 #include "unigram.hpp"
-#include "../io/utf8.hpp"
-#include "../io/json.hpp"
-#include "../status.hpp"
 
 #include <sentencepiece_processor.h>
 #include <utf8proc.h>

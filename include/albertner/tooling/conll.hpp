@@ -5,11 +5,11 @@
 #pragma once
 
 #include "../io/mapped_file.hpp"
-#include "../ner/numpy_f32.hpp"
-#include "../ner/token_aggregation.hpp"
 #include "../io/utf8.hpp"
-#include "../status.hpp"
+#include "../ner/numpy_f32.hpp"
 #include "../ner/tagger.hpp"
+#include "../ner/token_aggregation.hpp"
+#include "../status.hpp"
 #include "../text/tokenizer.hpp"
 
 #include <cmath>

@@ -2,11 +2,11 @@
 // a model only reads them with SafeTensors, in safetensors.hpp).
 #pragma once
 
-#include "files.hpp"
 #include "../io/json.hpp"
 #include "../io/safetensors.hpp"
-#include "../status.hpp"
 #include "../io/tensor.hpp"
+#include "../status.hpp"
+#include "files.hpp"
 
 #include <algorithm>
 #include <cstddef>

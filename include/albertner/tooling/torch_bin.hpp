@@ -3,9 +3,9 @@
 // becomes a TensorView into the archive's `data/<key>` records (copied only when strided).
 #pragma once
 
-#include "../status.hpp"
-#include "../io/tensor.hpp"
 #include "../io/mapped_file.hpp"
+#include "../io/tensor.hpp"
+#include "../status.hpp"
 #include "pickle.hpp"
 #include "zip.hpp"
 

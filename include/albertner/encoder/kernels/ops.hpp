@@ -168,8 +168,8 @@ ALBERTNER_KERNEL_DOTS inline void tile_int8(const MatmulF32& m, std::int64_t r0,
     V::Int8Weights w[P * kPanelVectors];
 #pragma GCC unroll 8
     for (int j = 0; j < P * kPanelVectors; ++j)
-      w[j] = V::int8_weights(panel + (j / kPanelVectors) * steps * 4 * kPanelWidth +
-                             (j % kPanelVectors) * 4 * V::kWidth);
+      w[j] =
+          V::int8_weights(panel + (j / kPanelVectors) * steps * 4 * kPanelWidth + (j % kPanelVectors) * 4 * V::kWidth);
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
       std::uint32_t bits;

@@ -108,8 +108,8 @@ struct VecAvx2 {
 
   ALBERTNER_AVX2 static void store_biased_u8(std::uint8_t* out, F v, std::int64_t n) {
     // The low byte of each int32, lanes 0-3 and 4-7 gathered into the first 8 bytes.
-    const __m256i low_bytes = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8,
-                                               12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m256i low_bytes = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12,
+                                               -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
     const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(128));
     const __m256i packed =
         _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(biased, low_bytes), _mm256_setr_epi32(0, 4, 1, 1, 1, 1, 1, 1));

@@ -23,8 +23,7 @@
 #define ALBERTNER_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma")))
 // The products also hold the BF16 and VNNI dot-product variants, so they are compiled for the
 // superset; the fp32 product uses neither and runs on every AVX-512 CPU.
-#define ALBERTNER_AVX512_DOTS                                                                                          \
-  __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma,avx512bf16,avx512vnni")))
+#define ALBERTNER_AVX512_DOTS __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,fma,avx512bf16,avx512vnni")))
 
 namespace albertner {
 namespace detail {

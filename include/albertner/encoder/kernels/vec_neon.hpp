@@ -109,8 +109,7 @@ struct VecNeon {
       const uint64_t index[2] = {0, 1};
       const uint64x2_t first = vld1q_u64(index), n = vdupq_n_u64(static_cast<uint64_t>(t.n));
       lo = vreinterpretq_f64_u64(vandq_u64(vreinterpretq_u64_f64(lo), vcltq_u64(first, n)));
-      hi = vreinterpretq_f64_u64(
-          vandq_u64(vreinterpretq_u64_f64(hi), vcltq_u64(vaddq_u64(first, vdupq_n_u64(2)), n)));
+      hi = vreinterpretq_f64_u64(vandq_u64(vreinterpretq_u64_f64(hi), vcltq_u64(vaddq_u64(first, vdupq_n_u64(2)), n)));
     }
     acc = vfmaq_f64(acc, lo, lo);
     return vfmaq_f64(acc, hi, hi);
